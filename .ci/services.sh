@@ -1,0 +1,42 @@
+# Start and stop a throwaway Postgres 15 and Redis on 127.0.0.1 for CI and local
+# test runs:  source .ci/services.sh && services_start  (services_stop to end them).
+# Sets DATABASE_URL and REDIS_URL. Data lives in a temp folder and is discarded.
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_PORT=${PG_PORT:-55432}
+REDIS_PORT=${REDIS_PORT:-56379}
+
+services_start() {
+    SERVICES_DIR=$(mktemp -d /tmp/commandcenter-ci.XXXXXX)
+    chmod 755 "$SERVICES_DIR"
+    local as_pg=()
+    if [ "$(id -u)" = 0 ]; then
+        # initdb refuses to run as root: run Postgres as the package's postgres user.
+        chown postgres: "$SERVICES_DIR"
+        as_pg=(runuser -u postgres --)
+    fi
+    "${as_pg[@]}" "$PG_BIN/initdb" -D "$SERVICES_DIR/pg" -U postgres -A trust -E UTF8 \
+        --no-sync >/dev/null
+    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -l "$SERVICES_DIR/pg.log" -w -s \
+        -o "-h 127.0.0.1 -p $PG_PORT -k $SERVICES_DIR -c fsync=off -c max_connections=200" start
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/commandcenter"
+
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+        --daemonize yes --pidfile "$SERVICES_DIR/redis.pid" --logfile "$SERVICES_DIR/redis.log"
+    for _ in $(seq 50); do
+        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+    export DATABASE_URL REDIS_URL SERVICES_DIR PG_PORT REDIS_PORT
+    echo "services: Postgres on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT"
+}
+
+services_stop() {
+    [ -n "${SERVICES_DIR:-}" ] || return 0
+    local as_pg=()
+    [ "$(id -u)" = 0 ] && as_pg=(runuser -u postgres --)
+    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -m immediate -s stop || true
+    [ -f "$SERVICES_DIR/redis.pid" ] && kill "$(cat "$SERVICES_DIR/redis.pid")" 2>/dev/null || true
+    rm -rf "$SERVICES_DIR"
+}

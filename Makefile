@@ -1,0 +1,40 @@
+# The two commands a newcomer needs (see README.md):
+#   make run    set up .venv/, migrate, create the demo org and admin, serve on 127.0.0.1:8000
+#   make test   set up .venv/ and run the whole test suite
+# Everything else here is for developers.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint fmt lock screenshots
+
+$(BIN)/.installed: requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: Command Center needs Python 3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+
+test: $(BIN)/.installed
+	$(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+fmt: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Re-pin every dependency after editing pyproject.toml (needs uv: pip install uv).
+lock:
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock

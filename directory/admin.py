@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from directory.models import (
+    EndUser,
+    Group,
+    IdentityProvider,
+    Membership,
+    Org,
+    OrgAdmin,
+    ProvisioningEvent,
+    ScimDirectory,
+    SummaryLog,
+)
+
+
+class OrgAdminInline(admin.TabularInline[OrgAdmin, Org]):
+    model = OrgAdmin
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Org)
+class OrgModelAdmin(admin.ModelAdmin[Org]):
+    list_display = ["slug", "name", "seats", "created_at"]
+    search_fields = ["slug", "name"]
+    inlines = [OrgAdminInline]
+
+
+@admin.register(OrgAdmin)
+class OrgAdminModelAdmin(admin.ModelAdmin[OrgAdmin]):
+    list_display = ["user", "org", "summary_emails", "created_at"]
+    list_select_related = ["user", "org"]
+    search_fields = ["user__username", "org__slug"]
+    raw_id_fields = ["user", "org"]
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderModelAdmin(admin.ModelAdmin[IdentityProvider]):
+    list_display = ["org", "provider", "protocol", "saved_at"]
+    list_filter = ["provider", "protocol"]
+    search_fields = ["org__slug"]
+
+
+@admin.register(ScimDirectory)
+class ScimDirectoryModelAdmin(admin.ModelAdmin[ScimDirectory]):
+    list_display = ["id", "org", "enabled", "deprovision", "created_at", "deleted_at"]
+    list_filter = ["enabled", "deprovision"]
+    search_fields = ["org__slug", "id"]
+    readonly_fields = ["id", "created_at"]
+    filter_horizontal = ["access_groups"]
+
+
+@admin.register(EndUser)
+class EndUserModelAdmin(admin.ModelAdmin[EndUser]):
+    list_display = [
+        "user_name",
+        "org",
+        "source",
+        "active",
+        "has_seat",
+        "access",
+        "updated_at",
+    ]
+    list_filter = ["source", "active", "has_seat"]
+    list_select_related = ["org"]
+    search_fields = ["user_name", "external_id", "display_name"]
+    raw_id_fields = ["org", "directory", "manager"]
+    readonly_fields = ["id", "created_at", "updated_at", "version"]
+    show_full_result_count = False
+
+
+class MembershipInline(admin.TabularInline[Membership, Group]):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Group)
+class GroupModelAdmin(admin.ModelAdmin[Group]):
+    list_display = ["display_name", "org", "source", "updated_at"]
+    list_filter = ["source"]
+    list_select_related = ["org"]
+    search_fields = ["display_name", "external_id"]
+    raw_id_fields = ["org", "directory"]
+    readonly_fields = ["id", "created_at", "updated_at", "version"]
+    inlines = [MembershipInline]
+
+
+@admin.register(ProvisioningEvent)
+class ProvisioningEventModelAdmin(admin.ModelAdmin[ProvisioningEvent]):
+    list_display = [
+        "created_at",
+        "org",
+        "action",
+        "outcome",
+        "resource_name",
+        "status_code",
+    ]
+    list_filter = ["outcome", "action"]
+    list_select_related = ["org"]
+    search_fields = ["resource_name", "message", "org__slug"]
+    raw_id_fields = ["org", "directory"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(SummaryLog)
+class SummaryLogModelAdmin(admin.ModelAdmin[SummaryLog]):
+    list_display = ["org", "hour", "claimed_at", "sent_at", "attempts", "recipients"]
+    list_select_related = ["org"]
+    raw_id_fields = ["org"]

@@ -1,0 +1,316 @@
+"""The directory: orgs, their admins, IdP settings, SCIM directories, end users,
+groups, memberships and provisioning events. Fields and constraints only; the
+rules live in directory.services."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Org(models.Model):
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=200)
+    seats = models.PositiveIntegerField(default=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class OrgAdmin(models.Model):
+    """A Django user who administers an org. One person may administer several orgs."""
+
+    org = models.ForeignKey(Org, models.CASCADE, related_name="admins")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="org_admins")
+    summary_emails = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "user"], name="orgadmin_unique_org_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.org}"
+
+
+class IdentityProvider(models.Model):
+    """The org's end-user identity provider, as configured in the console."""
+
+    class Provider(models.TextChoices):
+        OKTA = "okta", "Okta"
+        ENTRA = "entra", "Microsoft Entra ID"
+        OTHER = "other", "Other"
+
+    class Protocol(models.TextChoices):
+        SAML = "saml", "SAML 2.0"
+        OIDC = "oidc", "OpenID Connect"
+
+    org = models.OneToOneField(Org, models.CASCADE, related_name="idp")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    protocol = models.CharField(max_length=10, choices=Protocol.choices)
+    # SAML: the IdP's SSO URL and entity id; OIDC: the issuer and client id.
+    sso_url = models.URLField(blank=True)
+    entity_id = models.CharField(max_length=500, blank=True)
+    issuer = models.URLField(blank=True)
+    client_id = models.CharField(max_length=200, blank=True)
+    saved_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.org}: {self.provider}/{self.protocol}"
+
+    @property
+    def is_saved(self) -> bool:
+        return self.saved_at is not None
+
+
+class ScimDirectory(models.Model):
+    """An org's SCIM directory: the target of one IdP's provisioning.
+
+    Its UUID is part of the Base URL. Deleting a directory keeps the row
+    (deleted_at) so events and users can still say where they came from; an org
+    has at most one directory that is not deleted.
+    """
+
+    class Deprovision(models.TextChoices):
+        DISABLE = "disable", "Disable"
+        DELETE = "delete", "Delete"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Org, models.CASCADE, related_name="scim_directories")
+    enabled = models.BooleanField(default=True)
+    deprovision = models.CharField(
+        max_length=10, choices=Deprovision.choices, default=Deprovision.DISABLE
+    )
+    access_groups: models.ManyToManyField[Group, Any] = models.ManyToManyField(
+        "Group", blank=True, related_name="+"
+    )
+    reject_special_characters = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "SCIM directories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="scimdirectory_one_live_per_org",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org} SCIM {self.id}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{settings.SITE_URL}/scim/v2/{self.id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.enabled and self.deleted_at is None
+
+
+class Source(models.TextChoices):
+    SCIM = "scim", "SCIM"
+    JIT = "jit", "Just-in-time"
+    MANUAL = "manual", "Manual"
+
+
+class EndUser(models.Model):
+    """A person in an org's directory. `id` is the SCIM id."""
+
+    class Access(models.TextChoices):
+        OK = "", "OK"
+        NOT_IN_ACCESS_GROUPS = "NOT_IN_ACCESS_GROUPS", "Not in access groups"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Org, models.CASCADE, related_name="users")
+    directory = models.ForeignKey(
+        ScimDirectory, models.SET_NULL, null=True, blank=True, related_name="users"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    user_name = models.CharField(max_length=254)
+    external_id = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=True)
+
+    display_name = models.CharField(max_length=255, blank=True)
+    nick_name = models.CharField(max_length=255, blank=True)
+    name_formatted = models.CharField(max_length=512, blank=True)
+    given_name = models.CharField(max_length=255, blank=True)
+    family_name = models.CharField(max_length=255, blank=True)
+    middle_name = models.CharField(max_length=255, blank=True)
+    honorific_prefix = models.CharField(max_length=64, blank=True)
+    honorific_suffix = models.CharField(max_length=64, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    user_type = models.CharField(max_length=64, blank=True)
+    preferred_language = models.CharField(max_length=64, blank=True)
+    locale = models.CharField(max_length=64, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    profile_url = models.CharField(max_length=512, blank=True)
+    # Multi-valued attributes are stored as sent: [{"value", "type", "primary", ...}].
+    emails = models.JSONField(default=list, blank=True)
+    phone_numbers = models.JSONField(default=list, blank=True)
+    addresses = models.JSONField(default=list, blank=True)
+
+    # Enterprise extension (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User)
+    employee_number = models.CharField(max_length=64, blank=True)
+    cost_center = models.CharField(max_length=255, blank=True)
+    organization = models.CharField(max_length=255, blank=True)
+    division = models.CharField(max_length=255, blank=True)
+    department = models.CharField(max_length=255, blank=True)
+    manager = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+
+    has_seat = models.BooleanField(default=False)
+    seat_changed_at = models.DateTimeField(null=True, blank=True)
+    access = models.CharField(max_length=32, choices=Access.choices, default="", blank=True)
+    # Set when the IdP deleted the user under the "disable" policy: the user stays
+    # in the directory, disabled, but SCIM no longer sees it.
+    removed_by_idp_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("user_name"), "org", name="enduser_unique_username"),
+        ]
+        indexes = [
+            models.Index(fields=["org", "external_id"], name="enduser_org_externalid"),
+            models.Index(fields=["org", "created_at", "id"], name="enduser_org_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+    @property
+    def primary_email(self) -> str:
+        for email in self.emails:
+            if isinstance(email, dict) and email.get("primary"):
+                return str(email.get("value", ""))
+        if self.emails and isinstance(self.emails[0], dict):
+            return str(self.emails[0].get("value", ""))
+        return ""
+
+    @property
+    def name_display(self) -> str:
+        return (
+            self.display_name
+            or " ".join(p for p in (self.given_name, self.family_name) if p)
+            or self.user_name
+        )
+
+
+class Group(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Org, models.CASCADE, related_name="groups")
+    directory = models.ForeignKey(
+        ScimDirectory, models.SET_NULL, null=True, blank=True, related_name="groups"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    display_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, blank=True)
+    members = models.ManyToManyField(EndUser, through="Membership", related_name="groups")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("display_name"), "org", name="group_unique_displayname"),
+        ]
+        indexes = [
+            models.Index(fields=["org", "external_id"], name="group_org_externalid"),
+            models.Index(fields=["org", "created_at", "id"], name="group_org_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Membership(models.Model):
+    group = models.ForeignKey(Group, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(EndUser, models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "user"], name="membership_unique")]
+        indexes = [models.Index(fields=["user", "group"], name="membership_user_group")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.group_id}"
+
+
+class ProvisioningEvent(models.Model):
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        DISABLED = "disabled", "Disabled"
+
+    class Action(models.TextChoices):
+        USER_CREATE = "user_create", "Create user"
+        USER_UPDATE = "user_update", "Update user"
+        USER_DEACTIVATE = "user_deactivate", "Deactivate user"
+        USER_REACTIVATE = "user_reactivate", "Reactivate user"
+        USER_DELETE = "user_delete", "Delete user"
+        GROUP_CREATE = "group_create", "Create group"
+        GROUP_UPDATE = "group_update", "Update group"
+        GROUP_DELETE = "group_delete", "Delete group"
+        GROUP_MEMBERS = "group_members", "Change group members"
+        REQUEST = "request", "Other request"
+
+    id = models.BigAutoField(primary_key=True)
+    org = models.ForeignKey(Org, models.CASCADE, related_name="events")
+    directory = models.ForeignKey(
+        ScimDirectory, models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    resource_type = models.CharField(max_length=10, blank=True)
+    resource_id = models.UUIDField(null=True, blank=True)
+    resource_name = models.CharField(max_length=255, blank=True)
+    message = models.TextField(blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    client = models.CharField(max_length=255, blank=True)
+    details: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+        default=dict, blank=True
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "-created_at"], name="event_org_created")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.outcome}"
+
+
+class SummaryLog(models.Model):
+    """One hourly summary of an org: claimed before sending, marked sent after."""
+
+    org = models.ForeignKey(Org, models.CASCADE, related_name="summaries")
+    hour = models.DateTimeField()
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    recipients = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "hour"], name="summarylog_unique_org_hour")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org} {self.hour:%Y-%m-%d %H:00}"

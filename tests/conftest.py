@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from directory.models import Org, ScimDirectory
+from directory.services import idp_configure, org_admin_add, org_create, scim_enable
+from tokens.services import token_issue
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def org(db: None) -> Org:
+    return org_create(slug="acme", name="Acme Corp", seats=10)
+
+
+@pytest.fixture
+def other_org(db: None) -> Org:
+    return org_create(slug="globex", name="Globex", seats=10)
+
+
+@pytest.fixture
+def admin(org: Org) -> User:
+    membership, _ = org_admin_add(org=org, email="alice@acme.example")
+    return membership.user
+
+
+@pytest.fixture
+def other_admin(other_org: Org) -> User:
+    membership, _ = org_admin_add(org=other_org, email="bob@globex.example")
+    return membership.user
+
+
+@pytest.fixture
+def directory(org: Org) -> ScimDirectory:
+    idp_configure(org=org, provider="okta", protocol="saml")
+    return scim_enable(org=org)
+
+
+@pytest.fixture
+def other_directory(other_org: Org) -> ScimDirectory:
+    idp_configure(org=other_org, provider="entra", protocol="oidc")
+    return scim_enable(org=other_org)
+
+
+@pytest.fixture
+def token(directory: ScimDirectory) -> str:
+    return token_issue(directory=directory, name="Okta").plaintext
+
+
+@pytest.fixture
+def other_token(other_directory: ScimDirectory) -> str:
+    return token_issue(directory=other_directory, name="Entra").plaintext
