@@ -213,6 +213,26 @@ class EndUser(models.Model):
         )
 
 
+class UserEmail(models.Model):
+    """One entry of a user's `emails`, kept beside the JSON copy so SCIM filters such
+    as `emails[type eq "work"].value eq "x"` run in SQL on an index."""
+
+    user = models.ForeignKey(EndUser, models.CASCADE, related_name="email_rows")
+    org = models.ForeignKey(Org, models.CASCADE, related_name="+")
+    value = models.CharField(max_length=254)
+    type = models.CharField(max_length=32, blank=True)
+    primary = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index("org", Lower("value"), name="useremail_org_value"),
+            models.Index(fields=["user"], name="useremail_user"),
+        ]
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class Group(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey(Org, models.CASCADE, related_name="groups")
