@@ -18,6 +18,7 @@ from directory.models import (
     OrgAdmin,
     ProvisioningEvent,
     ScimDirectory,
+    Source,
 )
 
 # Orgs -------------------------------------------------------------------------
@@ -182,3 +183,37 @@ def event_record(
         client=client[:255],
         details=details or {},
     )
+
+
+@transaction.atomic
+def scim_policy_set(*, org: Org, deprovision: str) -> ScimDirectory:
+    """Choose what happens when the IdP deactivates or deletes a user:
+    "disable" keeps the user, marked disabled; "delete" removes it and frees its seat."""
+    if deprovision not in ScimDirectory.Deprovision.values:
+        raise InvalidValue(
+            f"Unknown deprovisioning action {deprovision!r}: use disable or delete",
+            field="deprovision",
+        )
+    directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
+    if directory is None:
+        raise NotFound(f"Org {org.slug!r} has no SCIM directory")
+    directory.deprovision = deprovision
+    directory.save(update_fields=["deprovision"])
+    return directory
+
+
+@transaction.atomic
+def scim_directory_delete(*, org: Org) -> ScimDirectory:
+    """Delete the org's SCIM directory: syncing stops (its tokens are revoked, its Base
+    URL answers 401), its users and groups stay, as manual entries of no directory."""
+    directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
+    if directory is None:
+        raise NotFound(f"Org {org.slug!r} has no SCIM directory")
+    now = timezone.now()
+    directory.tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
+    directory.users.update(directory=None, source=Source.MANUAL)
+    directory.groups.update(directory=None, source=Source.MANUAL)
+    directory.enabled = False
+    directory.deleted_at = now
+    directory.save(update_fields=["enabled", "deleted_at"])
+    return directory
