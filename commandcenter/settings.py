@@ -145,6 +145,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # A file, not memory, for the test database: live-server and worker tests then
+    # run with one connection per thread or process, as in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache
@@ -255,7 +258,15 @@ SCIM_SERVICE_PROVIDER = {
         }
     ],
     "WWW_AUTHENTICATE_HEADER": 'Bearer realm="Command Center SCIM"',
+    "USER_MODEL_GETTER": "scim.hooks.user_model",
+    "GROUP_MODEL": "directory.models.Group",
+    "USER_ADAPTER": "scim.adapters.ScimUser",
+    "GROUP_ADAPTER": "scim.adapters.ScimGroup",
+    "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "scim.hooks.extra_filter_kwargs_getter",
+    "GET_IS_AUTHENTICATED_PREDICATE": "scim.hooks.is_authenticated_predicate",
 }
+# SCIM list page size when the client gives no `count`.
+SCIM_DEFAULT_PAGE_SIZE = env_int("SCIM_DEFAULT_PAGE_SIZE", 100)
 # Largest SCIM request body accepted; bigger ones get 413 (a 10,000-member replace fits).
 SCIM_MAX_BODY_BYTES = env_int("SCIM_MAX_BODY_BYTES", 2 * 1024 * 1024)
 # Largest page a SCIM list returns, whatever `count` asks for.

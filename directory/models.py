@@ -16,6 +16,9 @@ class Org(models.Model):
     slug = models.SlugField(max_length=63, unique=True)
     name = models.CharField(max_length=200)
     seats = models.PositiveIntegerField(default=100)
+    # How many users hold a seat. Changed only by directory.services, with a
+    # conditional UPDATE, so two concurrent creates cannot take the last seat twice.
+    seats_used = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -190,6 +193,12 @@ class EndUser(models.Model):
         indexes = [
             models.Index(fields=["org", "external_id"], name="enduser_org_externalid"),
             models.Index(fields=["org", "created_at", "id"], name="enduser_org_created"),
+            # The queue of active users waiting for a seat, longest-waiting first.
+            models.Index(
+                fields=["org", "created_at"],
+                condition=models.Q(has_seat=False, active=True),
+                name="enduser_waiting_for_seat",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -225,7 +234,9 @@ class UserEmail(models.Model):
 
     class Meta:
         indexes = [
-            models.Index("org", Lower("value"), name="useremail_org_value"),
+            # Email filters run as EXISTS subqueries correlated to the user; this
+            # index lets them start from the matching addresses instead.
+            models.Index(Lower("value"), name="useremail_value_lower"),
             models.Index(fields=["user"], name="useremail_user"),
         ]
 

@@ -1,7 +1,45 @@
+"""SCIM routes: the Base URL of a directory is SITE_URL/scim/v2/<directory id>.
+
+Route names are django-scim2's, in its `scim` namespace. Trailing slashes are
+optional everywhere, so no client is ever redirected."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+
+from scim import views
 
 app_name = "scim"
 
-urlpatterns: list[URLPattern] = []
+directory_patterns: list[URLPattern] = [
+    re_path(r"^(?i:Users)/\.search/?$", views.UserSearchView.as_view(), name="users-search"),
+    re_path(r"^(?i:Users)(?:/(?P<uuid>[^/]+))?/?$", views.UsersView.as_view(), name="users"),
+    re_path(r"^(?i:Groups)/\.search/?$", views.GroupSearchView.as_view(), name="groups-search"),
+    re_path(r"^(?i:Groups)(?:/(?P<uuid>[^/]+))?/?$", views.GroupsView.as_view(), name="groups"),
+    re_path(
+        r"^(?i:ServiceProviderConfigs?)/?$",
+        views.ServiceProviderConfigView.as_view(),
+        name="service-provider-config",
+    ),
+    re_path(
+        r"^(?i:ResourceTypes)(?:/(?P<uuid>[^/]+))?/?$",
+        views.ResourceTypesView.as_view(),
+        name="resource-types",
+    ),
+    re_path(r"^(?i:Schemas)(?:/(?P<uuid>[^/]+))?/?$", views.SchemasView.as_view(), name="schemas"),
+    re_path(r"^(?i:Bulk)/?$", views.NotImplementedView.as_view(feature="Bulk"), name="bulk"),
+    re_path(r"^(?i:Me)(?:/.*)?$", views.NotImplementedView.as_view(feature="/Me"), name="me"),
+    re_path(
+        r"^\.search/?$",
+        views.NotImplementedView.as_view(feature="Searching across resource types"),
+        name="search",
+    ),
+    re_path(r"^.*$", views.NotFoundView.as_view(), name="root"),
+]
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("<uuid:directory_id>/", include(directory_patterns)),
+    path("<uuid:directory_id>", views.NotFoundView.as_view()),
+    re_path(r"^.*$", csrf_exempt(views.unknown_endpoint)),
+]

@@ -1,0 +1,45 @@
+"""Functions named in SCIM_SERVICE_PROVIDER: tenant scoping and the auth predicate.
+
+Every SCIM query starts from `scoped_queryset`, which starts from the request's
+org (set by the view after the token was authenticated). Must not import
+django_scim.views (django-scim2 imports this module while loading its views).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from directory.models import EndUser, Group
+
+
+def extra_filter_kwargs_getter(model: type[Model]) -> Any:
+    """GET_EXTRA_MODEL_FILTER_KWARGS_GETTER: the filter that confines `model` to the
+    request's org. Users the IdP deleted under the "disable" policy stay in the
+    directory but are invisible to SCIM."""
+
+    def extra_filter_kwargs(request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        org = request.scim_org  # type: ignore[attr-defined]
+        if model is EndUser:
+            return {"org": org, "removed_by_idp_at__isnull": True}
+        return {"org": org}
+
+    return extra_filter_kwargs
+
+
+def scoped_queryset(request: HttpRequest, model: type[EndUser] | type[Group]) -> QuerySet[Any]:
+    """The request's org's rows of `model`, visible to SCIM."""
+    return model.objects.filter(**extra_filter_kwargs_getter(model)(request))
+
+
+def is_authenticated_predicate(user: Any) -> bool:
+    """GET_IS_AUTHENTICATED_PREDICATE. SCIM requests authenticate with a token, not a
+    Django user; the views check it, so this only answers for the library's defaults."""
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def user_model() -> type[EndUser]:
+    """USER_MODEL_GETTER: SCIM Users are the directory's end users, not Django logins."""
+    return EndUser

@@ -1,0 +1,718 @@
+"""The SCIM 2.0 endpoint, on django-scim2's views, made multi-tenant.
+
+Every request: authenticate the bearer token (bound to one directory, so one org),
+parse, call one directory service (one transaction, event included), render SCIM
+JSON. Every failure is a SCIM Error; failed writes are recorded as events too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DataError, InterfaceError, OperationalError, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from django_scim import views as scim2_views
+
+from directory import services
+from directory.errors import DirectoryError
+from directory.models import EndUser, Group, Membership, ProvisioningEvent, Source
+from scim import attributes as attrs
+from scim.adapters import (
+    ScimGroup,
+    ScimUser,
+    group_fields_from_dict,
+    user_fields_from_dict,
+)
+from scim.errors import SCIM_CONTENT_TYPE, ScimError, bad_request, from_directory_error, not_found
+from scim.filters import FilterError, filter_groups, filter_users, group_sort_key, user_sort_key
+from scim.hooks import scoped_queryset
+from scim.patch import PatchError, apply_user_patch, parse_patch, plan_group_patch
+from scim.schemas import (
+    LIST_RESPONSE_SCHEMA,
+    SEARCH_REQUEST_SCHEMA,
+    resource_type_documents,
+    schema_documents,
+    service_provider_config,
+)
+from tokens.auth import token_authenticate, token_from_header, token_touch
+
+logger = logging.getLogger(__name__)
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+WWW_AUTHENTICATE = str(settings.SCIM_SERVICE_PROVIDER["WWW_AUTHENTICATE_HEADER"])
+_FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def scim_response(
+    doc: dict[str, Any] | None, status: int = 200, headers: dict[str, str] | None = None
+) -> HttpResponse:
+    body = "" if doc is None else json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    response = HttpResponse(body, content_type=SCIM_CONTENT_TYPE, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _etag_versions(header: str) -> list[int] | None:
+    """Versions named by an If-Match/If-None-Match header; None for `*`."""
+    if header.strip() == "*":
+        return None
+    versions = []
+    for tag in header.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        if tag.isdigit():
+            versions.append(int(tag))
+        else:
+            versions.append(-1)  # matches no version
+    return versions
+
+
+class ScimViewMixin:
+    """Authentication, tenancy, body handling and error mapping for every SCIM view.
+
+    Replaces django-scim2's dispatch: its auth check and URL reversing assume one
+    tenant, and it turns database outages into 500s.
+    """
+
+    resource_type = ""
+    request: HttpRequest
+    kwargs: dict[str, Any]
+    http_method_names: list[str]
+
+    @method_decorator(csrf_exempt)
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        directory_id = kwargs.pop("directory_id")
+        self.request, self.kwargs = request, kwargs
+        request.scim_org = None  # type: ignore[attr-defined]
+        try:
+            response = self._dispatch(request, directory_id, *args, **kwargs)
+        except ScimError as e:
+            response = e.response()
+            self._record_failure(request, e)
+        except DirectoryError as e:
+            error = from_directory_error(e)
+            response = error.response()
+            self._record_failure(request, error)
+        except (OperationalError, InterfaceError):
+            logger.exception("SCIM request failed: database unavailable")
+            response = ScimError(
+                503,
+                "The directory is temporarily unavailable; retry later",
+                headers={"Retry-After": "5"},
+            ).response()
+        except DataError:
+            error = bad_request("A value is out of the range this directory can store")
+            response = error.response()
+            self._record_failure(request, error)
+        except Exception:
+            logger.exception("SCIM request failed")
+            response = ScimError(500, "Internal error while processing the request").response()
+        return response
+
+    def _dispatch(
+        self, request: HttpRequest, directory_id: uuid.UUID, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        token = token_authenticate(token_from_header(header)) if header else None
+        if token is None or token.directory_id != directory_id:
+            raise ScimError(
+                401,
+                "Send a valid SCIM API token of this directory as 'Authorization: Bearer <token>'"
+                if header
+                else "Authentication required: send 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+            )
+        directory = token.directory
+        request.scim_token = token  # type: ignore[attr-defined]
+        request.scim_directory = directory  # type: ignore[attr-defined]
+        request.scim_org = directory.org  # type: ignore[attr-defined]
+        token_touch(
+            token,
+            ip=request.META.get("REMOTE_ADDR"),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > settings.SCIM_MAX_BODY_BYTES:
+            raise ScimError(
+                413, f"The request body is larger than {settings.SCIM_MAX_BODY_BYTES} bytes"
+            )
+        method = (request.method or "GET").lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            raise ScimError(
+                405,
+                f"{request.method} is not supported on this endpoint",
+                headers={"Allow": ", ".join(m.upper() for m in self.http_method_names)},
+            )
+        handler = getattr(self, method)
+        return handler(request, *args, **kwargs)  # type: ignore[no-any-return]
+
+    # Helpers for the resource views ----------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self.request.scim_directory.base_url  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def client(self) -> str:
+        return str(self.request.META.get("HTTP_USER_AGENT", ""))[:255]
+
+    def json_body(self, request: HttpRequest) -> Any:
+        if request.content_type in _FORM_TYPES:
+            raise ScimError(
+                415, "Send JSON: Content-Type application/scim+json or application/json"
+            )
+        try:
+            raw = request.body
+        except RequestDataTooBig:
+            raise ScimError(
+                413, f"The request body is larger than {settings.SCIM_MAX_BODY_BYTES} bytes"
+            ) from None
+        if not raw.strip():
+            raise ScimError(400, "The request body is empty", "invalidSyntax")
+        try:
+            return json.loads(raw.decode("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            raise ScimError(
+                400, f"The request body is not valid JSON: {e}", "invalidSyntax"
+            ) from None
+
+    def expected_version(self, request: HttpRequest) -> int | None:
+        header = request.META.get("HTTP_IF_MATCH")
+        if not header:
+            return None
+        versions = _etag_versions(header)
+        return None if versions is None else versions[0]
+
+    def _record_failure(self, request: HttpRequest, error: ScimError) -> None:
+        """Record a failed write (or a refused query) as a Failure event, so admins see
+        why the IdP reports errors. The request's own transaction has rolled back."""
+        org = getattr(request, "scim_org", None)
+        if org is None or error.status in (405, 501):
+            return
+        if request.method not in WRITE_METHODS and error.status != 400:
+            return
+        action = _failure_action(self.resource_type, request.method or "", self.kwargs)
+        try:
+            name = "" if error.status == 413 else _resource_name(request)
+            services.event_record(
+                org=org,
+                directory=request.scim_directory,  # type: ignore[attr-defined]
+                action=action,
+                outcome=ProvisioningEvent.Outcome.FAILURE,
+                resource_type=self.resource_type,
+                resource_id=_uuid_or_none(self.kwargs.get("uuid")),
+                resource_name=name,
+                message=error.detail,
+                status_code=error.status,
+                client=self.client,
+            )
+        except Exception:
+            # The IdP must still get its SCIM error; losing the event is the lesser harm.
+            logger.exception("Could not record a failure event")
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _resource_name(request: HttpRequest) -> str:
+    """The userName or displayName a failed POST/PUT was about, for its event."""
+    if request.method not in ("POST", "PUT"):
+        return ""
+    try:
+        raw = request.body
+        if len(raw) > 100_000:
+            return ""
+        body = json.loads(raw)
+    except (ValueError, RecursionError, RequestDataTooBig):
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    for key, value in body.items():
+        if key.lower() in ("username", "displayname") and isinstance(value, str):
+            return value[:255]
+    return ""
+
+
+_FAILURE_ACTIONS = {
+    ("User", "POST"): ProvisioningEvent.Action.USER_CREATE,
+    ("User", "PUT"): ProvisioningEvent.Action.USER_UPDATE,
+    ("User", "PATCH"): ProvisioningEvent.Action.USER_UPDATE,
+    ("User", "DELETE"): ProvisioningEvent.Action.USER_DELETE,
+    ("Group", "POST"): ProvisioningEvent.Action.GROUP_CREATE,
+    ("Group", "PUT"): ProvisioningEvent.Action.GROUP_UPDATE,
+    ("Group", "PATCH"): ProvisioningEvent.Action.GROUP_UPDATE,
+    ("Group", "DELETE"): ProvisioningEvent.Action.GROUP_DELETE,
+}
+
+
+def _failure_action(resource_type: str, method: str, kwargs: dict[str, Any]) -> str:
+    return _FAILURE_ACTIONS.get((resource_type, method), ProvisioningEvent.Action.REQUEST)
+
+
+class ListParams:
+    """startIndex/count/filter/sortBy/attributes, from a query string or a SearchRequest."""
+
+    def __init__(self, source: dict[str, Any]) -> None:
+        given = {str(k).lower(): v for k, v in source.items()}
+        self.filter = given.get("filter") or None
+        if self.filter is not None and not isinstance(self.filter, str):
+            raise ScimError(400, "filter must be a string", "invalidFilter")
+        self.sort_by = given.get("sortby") or None
+        order = str(given.get("sortorder") or "ascending").lower()
+        if order not in ("ascending", "descending"):
+            raise bad_request("sortOrder must be ascending or descending")
+        self.descending = order == "descending"
+        self.start = max(1, self._int(given.get("startindex"), 1, "startIndex"))
+        count = self._int(given.get("count"), settings.SCIM_DEFAULT_PAGE_SIZE, "count")
+        self.count = min(max(0, count), settings.SCIM_MAX_PAGE_SIZE)
+        self.attributes = attrs.parse_attribute_list(given.get("attributes"))
+        self.excluded = attrs.parse_attribute_list(given.get("excludedattributes"))
+
+    @staticmethod
+    def _int(value: Any, default: int, name: str) -> int:
+        if value is None or value == "":
+            return default
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise bad_request(f"{name} must be an integer, got {value!r}") from None
+
+
+def list_response(resources: list[dict[str, Any]], total: int, start: int) -> dict[str, Any]:
+    return {
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "itemsPerPage": len(resources),
+        "startIndex": start,
+        "Resources": resources,
+    }
+
+
+# Users ---------------------------------------------------------------------------
+
+
+class UsersView(ScimViewMixin, scim2_views.UsersView):
+    resource_type = "User"
+    http_method_names = ["get", "post", "put", "patch", "delete"]
+
+    def get_object(self) -> EndUser:
+        uid = _uuid_or_none(self.kwargs.get("uuid"))
+        user = scoped_queryset(self.request, EndUser).filter(id=uid).first() if uid else None
+        if user is None:
+            raise not_found("User", str(self.kwargs.get("uuid")))
+        return user  # type: ignore[no-any-return]
+
+    def _groups_of(self, users: list[EndUser]) -> dict[uuid.UUID, list[tuple[uuid.UUID, str]]]:
+        groups: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = defaultdict(list)
+        rows = (
+            Membership.objects.filter(user_id__in=[u.id for u in users])
+            .order_by("group__display_name")
+            .values_list("user_id", "group_id", "group__display_name")
+        )
+        for user_id, group_id, name in rows:
+            groups[user_id].append((group_id, name))
+        return groups
+
+    def render(
+        self, user: EndUser, params: ListParams | None = None, groups: bool = True
+    ) -> dict[str, Any]:
+        group_list = self._groups_of([user])[user.id] if groups else None
+        doc = ScimUser(user, base_url=self.base_url, groups=group_list).to_dict()
+        if params is not None:
+            doc = attrs.project(doc, params.attributes, params.excluded)
+        return doc
+
+    def respond(self, user: EndUser, status: int = 200) -> HttpResponse:
+        params = ListParams(self.request.GET.dict())
+        adapter = ScimUser(user, base_url=self.base_url)
+        wants_groups = attrs.wants("groups", params.attributes, params.excluded)
+        return scim_response(
+            self.render(user, params, groups=wants_groups),
+            status=status,
+            headers={"ETag": adapter.etag, "Location": adapter.location},
+        )
+
+    def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            return self.get_many(request)
+        user = self.get_object()
+        etag = ScimUser(user, base_url=self.base_url).etag
+        if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+        if if_none_match:
+            versions = _etag_versions(if_none_match)
+            if versions is None or user.version in versions:
+                return scim_response(None, status=304, headers={"ETag": etag})
+        return self.respond(user)
+
+    def get_many(self, request: HttpRequest, params: ListParams | None = None) -> HttpResponse:
+        params = params or ListParams(request.GET.dict())
+        qs: QuerySet[EndUser] = scoped_queryset(request, EndUser)
+        try:
+            if params.filter:
+                qs = filter_users(qs, params.filter)
+            order: list[Any] = ["created_at", "id"]
+            if params.sort_by:
+                key = user_sort_key(str(params.sort_by))
+                order = [key, "created_at", "id"]
+        except FilterError as e:
+            raise ScimError(400, str(e), "invalidFilter") from None
+        if params.descending:
+            order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
+        total = qs.count()
+        page = (
+            list(qs.order_by(*order)[params.start - 1 : params.start - 1 + params.count])
+            if params.count and total >= params.start
+            else []
+        )
+        wants_groups = attrs.wants("groups", params.attributes, params.excluded)
+        groups = self._groups_of(page) if wants_groups and page else {}
+        resources = [
+            attrs.project(
+                ScimUser(
+                    u, base_url=self.base_url, groups=groups.get(u.id, []) if wants_groups else None
+                ).to_dict(),
+                params.attributes,
+                params.excluded,
+            )
+            for u in page
+        ]
+        return scim_response(list_response(resources, total, params.start))
+
+    def post(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is not None:
+            raise ScimError(
+                405, "POST a new user to /Users", headers={"Allow": "GET, PUT, PATCH, DELETE"}
+            )
+        fields = user_fields_from_dict(self.json_body(request))
+        user = services.user_create(
+            org=request.scim_org,  # type: ignore[attr-defined]
+            fields=fields,
+            source=Source.SCIM,
+            directory=request.scim_directory,  # type: ignore[attr-defined]
+            client=self.client,
+        )
+        return self.respond(user, status=201)
+
+    def put(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            raise ScimError(405, "PUT a user at /Users/{id}", headers={"Allow": "GET, POST"})
+        user = self.get_object()
+        body = self.json_body(request)
+        fields = user_fields_from_dict(body)
+        if not any(str(k).lower() == "active" for k in body):
+            fields.active = user.active  # a PUT without `active` does not (de)activate
+        change = services.user_update(
+            user=user,
+            fields=fields,
+            expected_version=self.expected_version(request),
+            directory=request.scim_directory,  # type: ignore[attr-defined]
+            client=self.client,
+        )
+        if change.deleted:
+            return scim_response(self.render(change.user, groups=False))
+        return self.respond(change.user)
+
+    def patch(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            raise ScimError(405, "PATCH a user at /Users/{id}", headers={"Allow": "GET, POST"})
+        try:
+            ops = parse_patch(self.json_body(request))
+        except PatchError as e:
+            raise ScimError(400, str(e), e.scim_type) from None
+        expected = self.expected_version(request)
+        with transaction.atomic():
+            user = self.get_object()
+            user = EndUser.objects.select_for_update().get(pk=user.pk)
+            if expected is not None and user.version != expected:
+                raise ScimError(
+                    412, f"The user was changed since version {expected} (now {user.version})"
+                )
+            resource = ScimUser(user, base_url=self.base_url).to_dict()
+            try:
+                patched = apply_user_patch(resource, ops)
+            except PatchError as e:
+                raise ScimError(400, str(e), e.scim_type) from None
+            change = services.user_update(
+                user=user,
+                fields=user_fields_from_dict(patched),
+                directory=request.scim_directory,  # type: ignore[attr-defined]
+                client=self.client,
+            )
+        if change.deleted:
+            return scim_response(None, status=204)
+        return self.respond(change.user)
+
+    def delete(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            raise ScimError(405, "DELETE a user at /Users/{id}", headers={"Allow": "GET, POST"})
+        services.user_deprovision(
+            user=self.get_object(),
+            directory=request.scim_directory,  # type: ignore[attr-defined]
+            expected_version=self.expected_version(request),
+            client=self.client,
+        )
+        return scim_response(None, status=204)
+
+
+# Groups --------------------------------------------------------------------------
+
+
+class GroupsView(ScimViewMixin, scim2_views.GroupsView):
+    resource_type = "Group"
+    http_method_names = ["get", "post", "put", "patch", "delete"]
+
+    def get_object(self) -> Group:
+        gid = _uuid_or_none(self.kwargs.get("uuid"))
+        group = scoped_queryset(self.request, Group).filter(id=gid).first() if gid else None
+        if group is None:
+            raise not_found("Group", str(self.kwargs.get("uuid")))
+        return group  # type: ignore[no-any-return]
+
+    def _members_of(self, groups: list[Group]) -> dict[uuid.UUID, list[tuple[uuid.UUID, str]]]:
+        members: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = defaultdict(list)
+        rows = (
+            Membership.objects.filter(group_id__in=[g.id for g in groups])
+            .order_by("id")
+            .values_list("group_id", "user_id", "user__user_name")
+        )
+        for group_id, user_id, user_name in rows:
+            members[group_id].append((user_id, user_name))
+        return members
+
+    def respond(self, group: Group, status: int = 200) -> HttpResponse:
+        params = ListParams(self.request.GET.dict())
+        wants_members = attrs.wants("members", params.attributes, params.excluded)
+        members = self._members_of([group])[group.id] if wants_members else None
+        adapter = ScimGroup(group, base_url=self.base_url, members=members)
+        return scim_response(
+            attrs.project(adapter.to_dict(), params.attributes, params.excluded),
+            status=status,
+            headers={"ETag": adapter.etag, "Location": adapter.location},
+        )
+
+    def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            return self.get_many(request)
+        group = self.get_object()
+        if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+        if if_none_match:
+            versions = _etag_versions(if_none_match)
+            if versions is None or group.version in versions:
+                etag = ScimGroup(group, base_url=self.base_url).etag
+                return scim_response(None, status=304, headers={"ETag": etag})
+        return self.respond(group)
+
+    def get_many(self, request: HttpRequest, params: ListParams | None = None) -> HttpResponse:
+        params = params or ListParams(request.GET.dict())
+        qs: QuerySet[Group] = scoped_queryset(request, Group)
+        try:
+            if params.filter:
+                qs = filter_groups(qs, params.filter)
+            order: list[Any] = ["created_at", "id"]
+            if params.sort_by:
+                order = [group_sort_key(str(params.sort_by)), "created_at", "id"]
+        except FilterError as e:
+            raise ScimError(400, str(e), "invalidFilter") from None
+        if params.descending:
+            order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
+        total = qs.count()
+        page = (
+            list(qs.order_by(*order)[params.start - 1 : params.start - 1 + params.count])
+            if params.count and total >= params.start
+            else []
+        )
+        wants_members = attrs.wants("members", params.attributes, params.excluded)
+        members = self._members_of(page) if wants_members and page else {}
+        resources = [
+            attrs.project(
+                ScimGroup(
+                    g,
+                    base_url=self.base_url,
+                    members=members.get(g.id, []) if wants_members else None,
+                ).to_dict(),
+                params.attributes,
+                params.excluded,
+            )
+            for g in page
+        ]
+        return scim_response(list_response(resources, total, params.start))
+
+    def post(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is not None:
+            raise ScimError(
+                405, "POST a new group to /Groups", headers={"Allow": "GET, PUT, PATCH, DELETE"}
+            )
+        name, external_id, member_ids = group_fields_from_dict(self.json_body(request))
+        group = services.group_create(
+            org=request.scim_org,  # type: ignore[attr-defined]
+            display_name=name,
+            external_id=external_id,
+            member_ids=member_ids or [],
+            source=Source.SCIM,
+            directory=request.scim_directory,  # type: ignore[attr-defined]
+            client=self.client,
+        )
+        return self.respond(group, status=201)
+
+    def put(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            raise ScimError(405, "PUT a group at /Groups/{id}", headers={"Allow": "GET, POST"})
+        group = self.get_object()
+        name, external_id, member_ids = group_fields_from_dict(self.json_body(request))
+        group = services.group_update(
+            group=group,
+            display_name=name,
+            external_id=external_id,
+            # PUT replaces the whole group: members left out means no members.
+            member_ops=[("replace", member_ids or [])],
+            expected_version=self.expected_version(request),
+            directory=request.scim_directory,  # type: ignore[attr-defined]
+            client=self.client,
+        )
+        return self.respond(group)
+
+    def patch(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            raise ScimError(405, "PATCH a group at /Groups/{id}", headers={"Allow": "GET, POST"})
+        group = self.get_object()
+        try:
+            plan = plan_group_patch(parse_patch(self.json_body(request)))
+        except PatchError as e:
+            raise ScimError(400, str(e), e.scim_type) from None
+        if "id" in plan.attributes and str(plan.attributes["id"]) != str(group.id):
+            raise ScimError(400, "id is read-only", "mutability")
+        group = services.group_update(
+            group=group,
+            display_name=plan.attributes.get("displayName"),
+            external_id=plan.attributes.get("externalId"),
+            member_ops=plan.member_ops,
+            expected_version=self.expected_version(request),
+            directory=request.scim_directory,  # type: ignore[attr-defined]
+            client=self.client,
+        )
+        return self.respond(group)
+
+    def delete(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        if uuid is None:
+            raise ScimError(405, "DELETE a group at /Groups/{id}", headers={"Allow": "GET, POST"})
+        services.group_delete(
+            group=self.get_object(),
+            directory=request.scim_directory,  # type: ignore[attr-defined]
+            expected_version=self.expected_version(request),
+            client=self.client,
+        )
+        return scim_response(None, status=204)
+
+
+# Searches ------------------------------------------------------------------------
+
+
+class _SearchMixin(ScimViewMixin):
+    list_view: type[UsersView] | type[GroupsView]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        body = self.json_body(request)
+        if not isinstance(body, dict):
+            raise ScimError(400, "A search is a SearchRequest JSON object", "invalidSyntax")
+        schemas = body.get("schemas")
+        if schemas is not None and SEARCH_REQUEST_SCHEMA not in (schemas or []):
+            raise ScimError(400, f"schemas must contain {SEARCH_REQUEST_SCHEMA}", "invalidSyntax")
+        view = self.list_view()
+        view.request, view.kwargs = request, {}
+        return view.get_many(request, ListParams(body))
+
+
+class UserSearchView(_SearchMixin, scim2_views.UserSearchView):
+    resource_type = "User"
+    http_method_names = ["post"]
+    list_view = UsersView
+
+
+class GroupSearchView(_SearchMixin, scim2_views.GroupSearchView):
+    resource_type = "Group"
+    http_method_names = ["post"]
+    list_view = GroupsView
+
+
+# Discovery -----------------------------------------------------------------------
+
+
+class ServiceProviderConfigView(ScimViewMixin, scim2_views.ServiceProviderConfigView):
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return scim_response(service_provider_config(self.base_url))
+
+
+class _DiscoveryListView(ScimViewMixin):
+    http_method_names = ["get"]
+    kind = ""
+
+    def documents(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
+        docs = self.documents()
+        if uuid is not None:
+            for doc in docs:
+                if doc["id"] == uuid:
+                    return scim_response(doc)
+            raise ScimError(404, f"{self.kind} {uuid} not found")
+        if request.GET.get("filter"):
+            raise ScimError(403, f"Filtering {self.kind}s is not supported")
+        return scim_response(list_response(docs, len(docs), 1))
+
+
+class ResourceTypesView(_DiscoveryListView, scim2_views.ResourceTypesView):
+    kind = "ResourceType"
+
+    def documents(self) -> list[dict[str, Any]]:
+        return resource_type_documents(self.base_url)
+
+
+class SchemasView(_DiscoveryListView, scim2_views.SchemasView):
+    kind = "Schema"
+
+    def documents(self) -> list[dict[str, Any]]:
+        return schema_documents(self.base_url)
+
+
+class NotImplementedView(ScimViewMixin, scim2_views.SCIMView):
+    """/Bulk, /Me and root-level search: advertised as unsupported, refused properly."""
+
+    http_method_names = ["get", "post", "put", "patch", "delete"]
+    feature = ""
+
+    def _refuse(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        raise ScimError(501, f"{self.feature} is not supported by this service provider")
+
+    get = post = put = patch = delete = _refuse
+
+
+class NotFoundView(ScimViewMixin, scim2_views.SCIMView):
+    http_method_names = ["get", "post", "put", "patch", "delete"]
+
+    def _missing(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        raise ScimError(404, f"No SCIM endpoint at {request.path}")
+
+    get = post = put = patch = delete = _missing
+
+
+def unknown_endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Anything under /scim/v2/ that is not a directory's endpoint."""
+    return ScimError(
+        404, "No SCIM endpoint here: the Base URL is /scim/v2/<directory id>"
+    ).response()

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from directory.errors import InvalidValue
+from directory.models import Org, ScimDirectory
+from directory.services import (
+    UserFields,
+    group_create,
+    group_update,
+    scim_access_groups_set,
+    user_create,
+)
+
+
+def _access(org: Org) -> dict[str, str]:
+    return dict(org.users.values_list("user_name", "access"))
+
+
+def test_users_outside_the_access_groups_are_marked_and_cleared_on_joining(
+    org: Org, directory: ScimDirectory
+) -> None:
+    alice = user_create(org=org, fields=UserFields(user_name="alice"))
+    bob = user_create(org=org, fields=UserFields(user_name="bob"))
+    eng = group_create(org=org, display_name="Engineering", member_ids=[str(alice.id)])
+    group_create(org=org, display_name="Sales")
+    scim_access_groups_set(org=org, names=["engineering", "Sales"])
+    assert _access(org) == {"alice": "", "bob": "NOT_IN_ACCESS_GROUPS"}
+    group_update(group=eng, member_ops=[("add", [str(bob.id)])], directory=directory)
+    assert _access(org) == {"alice": "", "bob": ""}
+
+
+def test_a_new_user_outside_the_access_groups_is_marked_at_once(
+    org: Org, directory: ScimDirectory
+) -> None:
+    group_create(org=org, display_name="Engineering")
+    scim_access_groups_set(org=org, names=["Engineering"])
+    user_create(org=org, fields=UserFields(user_name="carol"), directory=directory)
+    assert _access(org) == {"carol": "NOT_IN_ACCESS_GROUPS"}
+
+
+def test_lifting_the_restriction_clears_everyone(org: Org, directory: ScimDirectory) -> None:
+    group_create(org=org, display_name="Engineering")
+    scim_access_groups_set(org=org, names=["Engineering"])
+    user_create(org=org, fields=UserFields(user_name="dave"), directory=directory)
+    scim_access_groups_set(org=org, names=[])
+    assert _access(org) == {"dave": ""}
+
+
+def test_an_unknown_group_name_is_refused_and_nothing_changes(
+    org: Org, directory: ScimDirectory
+) -> None:
+    group_create(org=org, display_name="Engineering")
+    with pytest.raises(InvalidValue, match="Marketing"):
+        scim_access_groups_set(org=org, names=["Engineering", "Marketing"])
+    assert directory.access_groups.count() == 0

@@ -1,0 +1,77 @@
+"""A SCIM request costs a handful of queries, whatever the size of the org."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from directory.models import Org
+from directory.services import UserFields, group_create, user_create
+from tests.scim.conftest import ScimClient, okta_user
+
+
+def _fill(org: Org, n: int) -> list[str]:
+    ids = [
+        str(
+            user_create(
+                org=org,
+                fields=UserFields(
+                    user_name=f"bulk{i}@acme.example",
+                    emails=[{"value": f"bulk{i}@acme.example", "type": "work", "primary": True}],
+                ),
+            ).id
+        )
+        for i in range(n)
+    ]
+    group_create(org=org, display_name="Everyone", member_ids=ids)
+    group_create(org=org, display_name="Half", member_ids=ids[::2])
+    return ids
+
+
+def test_a_username_lookup_costs_the_same_in_a_small_and_a_bigger_org(
+    scim: ScimClient, org: Org, django_assert_num_queries: Any
+) -> None:
+    _fill(org, 5)
+    url = '/Users?filter=userName eq "bulk3@acme.example"&startIndex=1&count=100'
+    scim.get(url)  # the token's last-used time is written once a minute
+    # token, count, page, the page's groups
+    with django_assert_num_queries(4) as small:
+        assert scim.get(url).json()["totalResults"] == 1
+    _fill_more = [f"more{i}" for i in range(30)]
+    for name in _fill_more:
+        user_create(org=org, fields=UserFields(user_name=f"{name}@acme.example"))
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert scim.get(url).json()["totalResults"] == 1
+
+
+def test_a_page_of_users_with_groups_costs_four_queries(
+    scim: ScimClient, org: Org, django_assert_max_num_queries: Any
+) -> None:
+    _fill(org, 40)
+    scim.get("/Users?count=1")
+    # token, count, page, groups of the page
+    with django_assert_max_num_queries(4):
+        doc = scim.get("/Users?startIndex=1&count=100").json()
+    assert doc["itemsPerPage"] == 40
+    assert all(len(u["groups"]) >= 1 for u in doc["Resources"])
+
+
+def test_adding_many_members_is_a_bounded_number_of_statements(
+    scim: ScimClient, org: Org, django_assert_max_num_queries: Any
+) -> None:
+    ids = _fill(org, 60)
+    group = scim.post("/Groups", {"displayName": "Big"}).json()
+    with django_assert_max_num_queries(16):
+        r = scim.patch_ops(
+            f"/Groups/{group['id']}?excludedAttributes=members",
+            {"op": "add", "path": "members", "value": [{"value": i} for i in ids]},
+        )
+    assert r.status_code == 200
+    assert org.groups.get(display_name="Big").members.count() == 60
+
+
+def test_creating_a_user_costs_a_handful_of_queries(
+    scim: ScimClient, org: Org, django_assert_max_num_queries: Any
+) -> None:
+    scim.get("/Users?count=1")
+    with django_assert_max_num_queries(12):
+        assert scim.post("/Users", okta_user("q@acme.example")).status_code == 201
