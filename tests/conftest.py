@@ -10,6 +10,16 @@ from directory.services import idp_configure, org_admin_add, org_create, scim_en
 from tokens.services import token_issue
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_persistent_connections() -> None:
+    # Live-server threads would otherwise keep their connections open after the test,
+    # and the test database could not be dropped at the end of the run.
+    from django.db import connections
+
+    for connection in connections.all():
+        connection.settings_dict["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
