@@ -13,23 +13,23 @@ from scim import views
 app_name = "scim"
 
 directory_patterns: list[URLPattern] = [
-    re_path(r"^(?i:Users)/\.search/?$", views.UserSearchView.as_view(), name="users-search"),
-    re_path(r"^(?i:Users)(?:/(?P<uuid>[^/]+))?/?$", views.UsersView.as_view(), name="users"),
-    re_path(r"^(?i:Groups)/\.search/?$", views.GroupSearchView.as_view(), name="groups-search"),
-    re_path(r"^(?i:Groups)(?:/(?P<uuid>[^/]+))?/?$", views.GroupsView.as_view(), name="groups"),
+    re_path(r"^Users/\.search/?$", views.UserSearchView.as_view(), name="users-search"),
+    re_path(r"^Users(?:/(?P<uuid>[^/]+))?/?$", views.UsersView.as_view(), name="users"),
+    re_path(r"^Groups/\.search/?$", views.GroupSearchView.as_view(), name="groups-search"),
+    re_path(r"^Groups(?:/(?P<uuid>[^/]+))?/?$", views.GroupsView.as_view(), name="groups"),
     re_path(
-        r"^(?i:ServiceProviderConfigs?)/?$",
+        r"^ServiceProviderConfigs?/?$",
         views.ServiceProviderConfigView.as_view(),
         name="service-provider-config",
     ),
     re_path(
-        r"^(?i:ResourceTypes)(?:/(?P<uuid>[^/]+))?/?$",
+        r"^ResourceTypes(?:/(?P<uuid>[^/]+))?/?$",
         views.ResourceTypesView.as_view(),
         name="resource-types",
     ),
-    re_path(r"^(?i:Schemas)(?:/(?P<uuid>[^/]+))?/?$", views.SchemasView.as_view(), name="schemas"),
-    re_path(r"^(?i:Bulk)/?$", views.NotImplementedView.as_view(feature="Bulk"), name="bulk"),
-    re_path(r"^(?i:Me)(?:/.*)?$", views.NotImplementedView.as_view(feature="/Me"), name="me"),
+    re_path(r"^Schemas(?:/(?P<uuid>[^/]+))?/?$", views.SchemasView.as_view(), name="schemas"),
+    re_path(r"^Bulk/?$", views.NotImplementedView.as_view(feature="Bulk"), name="bulk"),
+    re_path(r"^Me(?:/.*)?$", views.NotImplementedView.as_view(feature="/Me"), name="me"),
     re_path(
         r"^\.search/?$",
         views.NotImplementedView.as_view(feature="Searching across resource types"),

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from directory.management.commands._base import SubcommandCommand
+from directory.models import Org, ScimDirectory
+from directory.selectors import scim_directory_get
+from directory.services import (
+    scim_access_groups_set,
+    scim_directory_delete,
+    scim_disable,
+    scim_enable,
+    scim_policy_set,
+)
+from tokens.services import token_issue, token_revoke
+
+
+class Command(SubcommandCommand):
+    help = "Switch an org's SCIM directory on or off, set its policies, manage its API tokens."
+
+    def add_subcommands(self, subparsers: Any) -> None:
+        for name, handler, text in (
+            ("enable", self.enable, "Switch SCIM on and print the Base URL"),
+            ("disable", self.disable, "Switch SCIM off: the Base URL answers 401"),
+            ("status", self.status, "Show the org's SCIM directory"),
+        ):
+            p = subparsers.add_parser(name, help=text)
+            p.add_argument("slug")
+            p.set_defaults(handler=handler)
+
+        delete = subparsers.add_parser(
+            "delete", help="Delete the SCIM directory (users and groups stay, as manual)"
+        )
+        delete.add_argument("slug")
+        delete.add_argument("--yes", action="store_true", help="confirm the deletion")
+        delete.set_defaults(handler=self.delete)
+
+        policy = subparsers.add_parser("policy", help="Set what deactivation does")
+        policy.add_argument("slug")
+        policy.add_argument(
+            "--deprovision", required=True, choices=ScimDirectory.Deprovision.values
+        )
+        policy.set_defaults(handler=self.policy)
+
+        access = subparsers.add_parser(
+            "access-groups", help="Restrict access to members of some groups"
+        )
+        access.add_argument("slug")
+        which = access.add_mutually_exclusive_group(required=True)
+        which.add_argument("--set", dest="names", help='group names, comma-separated: "A,B"')
+        which.add_argument("--clear", action="store_true")
+        access.set_defaults(handler=self.access_groups)
+
+        token = subparsers.add_parser("token", help="Manage SCIM API tokens")
+        token_sub = token.add_subparsers(dest="token_command", required=True)
+        issue = token_sub.add_parser("issue", help="Issue a token (shown once)")
+        issue.add_argument("slug")
+        issue.add_argument("--name", default="")
+        issue.add_argument(
+            "--json", action="store_true", dest="as_json", help='print {"id", "token", "base_url"}'
+        )
+        issue.set_defaults(handler=self.token_issue)
+        listing = token_sub.add_parser("list", help="List the directory's tokens")
+        listing.add_argument("slug")
+        listing.set_defaults(handler=self.token_list)
+        revoke = token_sub.add_parser("revoke", help="Revoke a token at once")
+        revoke.add_argument("slug")
+        revoke.add_argument("token_id")
+        revoke.set_defaults(handler=self.token_revoke)
+
+    def directory(self, org: Org) -> ScimDirectory:
+        directory = scim_directory_get(org=org)
+        if directory is None:
+            raise CommandError(
+                f"Org {org.slug} has no SCIM directory: run `scim enable {org.slug}`"
+            )
+        return directory
+
+    def enable(self, slug: str, **_: Any) -> None:
+        directory = scim_enable(org=self.org(slug))
+        self.say(f"SCIM is enabled for {slug}.")
+        self.say(f"Base URL: {directory.base_url}")
+
+    def disable(self, slug: str, **_: Any) -> None:
+        scim_disable(org=self.org(slug))
+        self.say(
+            f"SCIM is disabled for {slug}: its Base URL answers 401 until it is enabled again."
+        )
+
+    def status(self, slug: str, **_: Any) -> None:
+        org = self.org(slug)
+        directory = scim_directory_get(org=org)
+        if directory is None:
+            self.say(f"{slug}: SCIM is not set up (run `scim enable {slug}`)")
+            return
+        groups = ", ".join(g.display_name for g in directory.access_groups.all()) or "none"
+        self.say(f"{slug}: SCIM {'enabled' if directory.enabled else 'disabled'}")
+        self.say(f"Base URL: {directory.base_url}")
+        self.say(f"Deprovisioning: {directory.get_deprovision_display()}")
+        self.say(f"Access groups: {groups}")
+        self.say(f"Active tokens: {directory.tokens.filter(revoked_at__isnull=True).count()}")
+        self.say(
+            f"Users: {directory.users.count()}, groups: {directory.groups.count()}, "
+            f"seats: {org.seats_used}/{org.seats}"
+        )
+
+    def delete(self, slug: str, yes: bool, **_: Any) -> None:
+        if not yes:
+            raise CommandError(
+                "Deleting the SCIM directory stops syncing and revokes its tokens; "
+                "users and groups stay. Add --yes to confirm."
+            )
+        scim_directory_delete(org=self.org(slug))
+        self.say(f"Deleted the SCIM directory of {slug}. Its users and groups stay, as manual.")
+
+    def policy(self, slug: str, deprovision: str, **_: Any) -> None:
+        directory = scim_policy_set(org=self.org(slug), deprovision=deprovision)
+        self.say(f"Deprovisioning for {slug}: {directory.get_deprovision_display()}")
+
+    def access_groups(self, slug: str, names: str | None, clear: bool, **_: Any) -> None:
+        wanted = [] if clear else [n for n in (names or "").split(",") if n.strip()]
+        if not clear and not wanted:
+            raise CommandError('Give group names: --set "Engineering,Sales" (or --clear)')
+        groups = scim_access_groups_set(org=self.org(slug), names=wanted)
+        if groups:
+            self.say(
+                f"Access for {slug} is limited to: {', '.join(g.display_name for g in groups)}"
+            )
+        else:
+            self.say(f"Access for {slug} is not limited by group")
+
+    def token_issue(self, slug: str, name: str, as_json: bool, **_: Any) -> None:
+        directory = self.directory(self.org(slug))
+        issued = token_issue(directory=directory, name=name)
+        if json:
+            self.say(
+                json.dumps(
+                    {
+                        "id": str(issued.token.id),
+                        "token": issued.plaintext,
+                        "base_url": directory.base_url,
+                    }
+                )
+            )
+            return
+        self.say(f"Token {issued.token.id} ({issued.token.name or 'unnamed'}):")
+        self.say(issued.plaintext)
+        self.say("Copy it now: it is shown only once.")
+        self.say(f"Base URL: {directory.base_url}")
+
+    def token_list(self, slug: str, **_: Any) -> None:
+        directory = self.directory(self.org(slug))
+        tokens = list(directory.tokens.order_by("created_at"))
+        if not tokens:
+            self.say("No tokens.")
+        for t in tokens:
+            used = (
+                f"last used {t.last_used_at:%Y-%m-%d %H:%M} UTC from {t.last_used_ip} "
+                f"({t.last_used_user_agent or 'unknown client'})"
+                if t.last_used_at
+                else "never used"
+            )
+            state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+            self.say(
+                f"{t.id}\t{t.name or '-'}\t{t.prefix}…\tcreated {t.created_at:%Y-%m-%d %H:%M}"
+                f"\t{used}\t{state}"
+            )
+
+    def token_revoke(self, slug: str, token_id: str, **_: Any) -> None:
+        token = token_revoke(directory=self.directory(self.org(slug)), token_id=token_id)
+        self.say(
+            f"Revoked token {token.id} ({token.prefix}…): it authenticates nothing from now on."
+        )
