@@ -242,6 +242,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Events
+# ------------------------------------------------------------------------------
+# Provisioning events older than this are deleted by a daily task.
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 90)
+
 # SCIM
 # ------------------------------------------------------------------------------
 # django-scim2 reads this dict at import time; our own views replace its URL

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-import os
+import signal
+import subprocess
 import sys
+import time
 from typing import Any
 
 from django.conf import settings
@@ -9,7 +11,10 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Serve Command Center with gunicorn (the embedded default, or behind a proxy)."
+    help = (
+        "Serve Command Center with gunicorn. In embedded mode (no REDIS_URL) it also runs "
+        "the hourly schedule (`manage.py scheduler`), so summaries work without Celery."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -18,18 +23,34 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         bind = f"{options['host']}:{options['port']}"
-        self.stdout.write(f"Command Center on http://{bind}/ (SCIM base: {settings.SITE_URL})")
-        argv = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "commandcenter.wsgi:application",
-            "--bind",
-            bind,
-            "--workers",
-            str(options["workers"]),
-            "--access-logfile",
-            "-",
-        ]
-        sys.stdout.flush()
-        os.execv(sys.executable, argv)
+        web = [
+            sys.executable, "-m", "gunicorn", "commandcenter.wsgi:application",
+            "--bind", bind, "--workers", str(options["workers"]), "--access-logfile", "-",
+        ]  # fmt: skip
+        children = [subprocess.Popen(web)]
+        if settings.EMBEDDED:
+            children.append(subprocess.Popen([sys.executable, "manage.py", "scheduler"]))
+        self.stdout.write(f"Command Center on http://{bind}/ (Base URLs start {settings.SITE_URL})")
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            while not stopping and all(c.poll() is None for c in children):
+                time.sleep(0.5)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        failed = [c.returncode for c in children if c.returncode not in (0, -signal.SIGTERM)]
+        if failed and not stopping:
+            raise SystemExit(1)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from directory.management.commands._base import SubcommandCommand
+from directory.models import Org
+from directory.summaries import summaries_due, summary_send
+
+
+class Command(SubcommandCommand):
+    help = "Send the hourly summary emails that are due now (for hours that have ended)."
+
+    def add_subcommands(self, subparsers: Any) -> None:
+        send = subparsers.add_parser("send", help="Send the due summaries now")
+        send.add_argument("--org", help="only this org (slug)")
+        send.set_defaults(handler=self.send)
+
+    def send(self, org: str | None, **_: Any) -> None:
+        only = self.org(org) if org else None
+        due = summaries_due(org=only)
+        if not due:
+            self.say("No summaries are due.")
+            return
+        orgs = {o.pk: o for o in Org.objects.filter(pk__in={org_id for org_id, _ in due})}
+        for org_id, hour in due:
+            sent = summary_send(org=orgs[org_id], hour=hour)
+            self.say(
+                f"{orgs[org_id].slug} {hour:%Y-%m-%d %H:00} UTC: "
+                + (
+                    f"sent to {sent} admin(s)"
+                    if sent
+                    else "nothing sent (no recipient, or already sent)"
+                )
+            )

@@ -1,0 +1,47 @@
+"""Celery tasks: thin interfaces that load by id and call directory.summaries.
+
+Callers import them with a _task suffix: `from directory.tasks import summary_send as
+summary_send_task`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from celery import shared_task
+
+from directory import summaries
+from directory.models import Org
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def summaries_dispatch() -> int:
+    """Beat, minute 0: queue the summary of every org with events in an ended hour."""
+    return summaries.summaries_dispatch()
+
+
+# Sending is retried with exponential backoff (about 1, 2, 4, 8, 16 minutes); the
+# claim in summary_send keeps every retry from sending twice.
+@shared_task(
+    bind=True,
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=60,
+    retry_backoff_max=30 * 60,
+    retry_jitter=False,
+    max_retries=5,
+)
+def summary_send(self: object, org_id: int, hour: str) -> int:
+    org = Org.objects.filter(pk=org_id).first()
+    if org is None:
+        logger.info("Summary for deleted org %s skipped", org_id)
+        return 0
+    return summaries.summary_send(org=org, hour=datetime.fromisoformat(hour))
+
+
+@shared_task(ignore_result=True)
+def events_prune() -> int:
+    """Daily: drop events older than the retention period."""
+    return summaries.events_prune()

@@ -1,0 +1,142 @@
+"""A real Celery worker, fed through a real Redis broker, sends a summary email."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from commandcenter.celery import app as celery_app
+from directory.models import Org, ProvisioningEvent, SummaryLog
+from directory.services import event_record
+from directory.summaries import hour_start
+from directory.tasks import summary_send as summary_send_task
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def broker_url() -> Iterator[str]:
+    """CI's Redis when REDIS_URL is set; otherwise a throwaway redis-server of our own."""
+    if settings.REDIS_URL:
+        yield settings.REDIS_URL
+        return
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _database_url() -> str:
+    """The test database, as the worker process must reach it."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(broker_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    outbox = tmp_path / "outbox"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": broker_url,
+        "SECRET_KEY": "worker-test-secret-key-not-for-production-use-0123456789",
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(outbox),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "commandcenter", "worker",
+            "--pool", "solo", "--concurrency", "1", "-Q", queue,
+            "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning",
+        ],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        yield queue, outbox
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_a_worker_sends_the_summary_it_receives_through_redis(
+    worker: tuple[str, Path], broker_url: str, org: Org, admin: Any
+) -> None:
+    queue, outbox = worker
+    hour = hour_start(timezone.now()) - timedelta(hours=1)
+    with time_machine.travel(hour + timedelta(minutes=7), tick=False):
+        event_record(
+            org=org,
+            action=ProvisioningEvent.Action.USER_CREATE,
+            outcome=ProvisioningEvent.Outcome.SUCCESS,
+            resource_type="User",
+            resource_name="worker@acme.example",
+        )
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        with celery_app.connection_for_write(broker_url) as conn:
+            summary_send_task.apply_async((org.pk, hour.isoformat()), queue=queue, connection=conn)
+    finally:
+        celery_app.conf.task_always_eager = eager
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (outbox.exists() and any(outbox.iterdir())):
+        time.sleep(0.25)
+    files = list(outbox.iterdir()) if outbox.exists() else []
+    assert len(files) == 1, "the worker sent no email within 90 s"
+    message = email.message_from_string(files[0].read_text(), policy=email.policy.default)
+    assert message["To"] == "alice@acme.example"
+    assert "Acme Corp: 1 provisioning event" in str(message["Subject"])
+    log = SummaryLog.objects.get(org=org, hour=hour)
+    assert log.sent_at is not None and log.recipients == 1
