@@ -78,7 +78,7 @@ def test_each_org_with_events_gets_one_email_per_admin_with_counts_and_failures(
     assert (
         "/o/acme/events/?outcome=failure&from=2026-11-24T10%3A00%3A00%2B00%3A00" in acme_mail.body
     )
-    html = acme_mail.alternatives[0][0]  # type: ignore[index]
+    html = acme_mail.alternatives[0][0]  # type: ignore[attr-defined]
     assert "See all failures of this hour" in str(html)
 
 
@@ -167,8 +167,9 @@ def test_a_failing_send_releases_its_claim_so_the_retry_sends_once(
 def test_the_send_task_retries_with_backoff() -> None:
     from directory.tasks import summary_send as summary_send_task
 
-    assert summary_send_task.autoretry_for == (Exception,)
-    assert summary_send_task.max_retries == 5 and summary_send_task.retry_backoff == 60
+    task: Any = summary_send_task
+    assert task.autoretry_for == (Exception,)
+    assert task.max_retries == 5 and task.retry_backoff == 60
 
 
 class FlakyBackend:
@@ -222,7 +223,7 @@ def test_the_html_sample_in_the_docs_is_what_the_code_renders(
     _events(orgs[0], H + timedelta(minutes=5), {"success": 12, "failure": 2, "disabled": 3})
     with time_machine.travel(AFTER, tick=False):
         dispatch()
-    html = str(mail.outbox[0].alternatives[0][0])  # type: ignore[index]
+    html = str(mail.outbox[0].alternatives[0][0])  # type: ignore[union-attr]
     sample = Path(__file__).resolve().parents[2] / "docs" / "summary-email-sample.html"
     if os.environ.get("UPDATE_SAMPLES"):
         sample.write_text(html)
