@@ -188,14 +188,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or EMBEDDED
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
-    },
+    # Compressed but not hashed names: the same storage works before and after
+    # collectstatic (tests, the Docker build), so no mode can miss a manifest.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Serve straight from the apps' static folders when collectstatic has not run.
+WHITENOISE_USE_FINDERS = True
 
 # Email
 # ------------------------------------------------------------------------------
