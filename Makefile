@@ -31,6 +31,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# Refresh docs/screenshots/*.png from the browser tests (needs /usr/bin/chromium).
+screenshots: $(BIN)/.installed
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser
+
 fmt: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .

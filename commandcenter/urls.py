@@ -6,10 +6,53 @@ from django.urls import include, path
 
 from commandcenter import views
 
+org_patterns = [
+    path("users/", views.users, name="users"),
+    path("users/<str:user_id>/", views.user_detail, name="user-detail"),
+    path("users/<str:user_id>/delete/", views.user_delete, name="user-delete"),
+    path("users/<str:user_id>/seat/", views.user_seat, name="user-seat"),
+    path("groups/", views.groups, name="groups"),
+    path("groups/<str:group_id>/", views.group_detail, name="group-detail"),
+    path("events/", views.events, name="events"),
+    path("settings/", views.settings_page, name="settings"),
+    path("settings/idp/", views.settings_idp, name="settings-idp"),
+    path("settings/scim/", views.settings_scim, name="settings-scim"),
+    path("settings/scim/delete/", views.settings_scim_delete, name="settings-scim-delete"),
+    path("settings/tokens/", views.settings_token_issue, name="settings-token-issue"),
+    path(
+        "settings/tokens/<str:token_id>/revoke/",
+        views.settings_token_revoke,
+        name="settings-token-revoke",
+    ),
+    path("settings/deprovisioning/", views.settings_deprovision, name="settings-deprovision"),
+    path("settings/summaries/", views.settings_summaries, name="settings-summaries"),
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("scim/v2/", include("scim.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("o/<slug:slug>/", include(org_patterns)),
     path("", views.home, name="home"),
 ]

@@ -1,13 +1,392 @@
+"""The web console: Directory (Users, Groups), Events and Settings > Identity and Access.
+
+Views parse, call one selector or service, and render. Every org page goes through
+get_org_for_admin, which answers 404 to anyone who does not administer the org."""
+
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from datetime import datetime
+from typing import Any
 
-from directory.selectors import org_list_for_admin
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_naive, make_aware
+from django.views.decorators.http import require_POST
+
+from commandcenter.forms import (
+    ConfirmSlugForm,
+    DeprovisionForm,
+    IdentityProviderForm,
+    SummaryForm,
+    TokenForm,
+)
+from directory import selectors, services
+from directory.errors import DirectoryError
+from directory.models import IdentityProvider, Org, OrgAdmin, ProvisioningEvent, Source
+from tokens.services import MAX_ACTIVE_TOKENS, token_issue, token_revoke
+
+PAGE_SIZE = 50
+
+
+def get_org_for_admin(request: HttpRequest, slug: str) -> Org:
+    org = selectors.org_for_admin(user=request.user, slug=slug)
+    if org is None:
+        raise Http404("No such org")
+    return org
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _page(request: HttpRequest, items: Any) -> Page[Any]:
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    orgs = list(org_list_for_admin(user=request.user))
+    orgs = list(selectors.org_list_for_admin(user=request.user))
+    if len(orgs) == 1:
+        return redirect("users", slug=orgs[0].slug)
     return render(request, "console/home.html", {"orgs": orgs})
+
+
+# Directory -------------------------------------------------------------------------
+
+
+@login_required
+def users(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    f = {k: request.GET.get(k, "") for k in ("q", "status", "source", "group", "seat")}
+    page = _page(request, selectors.user_list(org=org, **f))
+    return render(
+        request,
+        "console/users.html",
+        {
+            "org": org,
+            "page": page,
+            "filters": f,
+            "query": _query_without_page(request),
+            "groups": selectors.group_list(org=org),
+            "sources": Source.choices,
+            "section": "users",
+        },
+    )
+
+
+@login_required
+def user_detail(request: HttpRequest, slug: str, user_id: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    user = selectors.user_get(org=org, user_id=user_id)
+    if user is None:
+        raise Http404("No such user")
+    return render(
+        request,
+        "console/user_detail.html",
+        {
+            "org": org,
+            "person": user,
+            "groups": user.groups.order_by("display_name"),
+            "events": selectors.event_list(org=org, resource_id=user.id)[:20],
+            "section": "users",
+        },
+    )
+
+
+@login_required
+@require_POST
+def user_delete(request: HttpRequest, slug: str, user_id: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    user = selectors.user_get(org=org, user_id=user_id)
+    if user is None:
+        raise Http404("No such user")
+    services.user_delete(user=user, actor=_user(request).username)
+    messages.success(request, f"{user.user_name} was deleted permanently; their seat is free.")
+    return redirect("users", slug=org.slug)
+
+
+@login_required
+@require_POST
+def user_seat(request: HttpRequest, slug: str, user_id: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    user = selectors.user_get(org=org, user_id=user_id)
+    if user is None:
+        raise Http404("No such user")
+    try:
+        if request.POST.get("seat") == "revoke":
+            services.seat_revoke(user=user, actor=_user(request).username)
+            messages.success(request, f"The seat of {user.user_name} is free.")
+        else:
+            services.seat_assign(user=user, actor=_user(request).username)
+            messages.success(request, f"{user.user_name} has a seat.")
+    except DirectoryError as e:
+        messages.error(request, e.message)
+    return redirect("user-detail", slug=org.slug, user_id=user.id)
+
+
+@login_required
+def groups(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    q = request.GET.get("q", "")
+    return render(
+        request,
+        "console/groups.html",
+        {
+            "org": org,
+            "page": _page(request, selectors.group_list(org=org, q=q)),
+            "q": q,
+            "query": _query_without_page(request),
+            "section": "groups",
+        },
+    )
+
+
+@login_required
+def group_detail(request: HttpRequest, slug: str, group_id: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    group = selectors.group_get(org=org, group_id=group_id)
+    if group is None:
+        raise Http404("No such group")
+    members = group.members.order_by("user_name")
+    return render(
+        request,
+        "console/group_detail.html",
+        {
+            "org": org,
+            "group": group,
+            "page": _page(request, members),
+            "query": _query_without_page(request),
+            "section": "groups",
+        },
+    )
+
+
+# Events ------------------------------------------------------------------------------
+
+
+def _when(value: str) -> datetime | None:
+    if not value:
+        return None
+    when = parse_datetime(value.replace(" ", "+")) if "T" in value else None
+    if when is None:
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return make_aware(when) if is_naive(when) else when
+
+
+@login_required
+def events(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    f = {k: request.GET.get(k, "") for k in ("outcome", "action", "from", "to")}
+    items = selectors.event_list(
+        org=org,
+        outcome=f["outcome"],
+        action=f["action"],
+        since=_when(f["from"]),
+        until=_when(f["to"]),
+    )
+    return render(
+        request,
+        "console/events.html",
+        {
+            "org": org,
+            "page": _page(request, items),
+            "filters": f,
+            "query": _query_without_page(request),
+            "outcomes": ProvisioningEvent.Outcome.choices,
+            "actions": ProvisioningEvent.Action.choices,
+            "section": "events",
+        },
+    )
+
+
+# Settings > Identity and Access > End User -------------------------------------------
+
+
+def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str, Any]:
+    idp = IdentityProvider.objects.filter(org=org).first()
+    directory = selectors.scim_directory_get(org=org)
+    tokens = list(directory.tokens.select_related("created_by")) if directory else []
+    active = [t for t in tokens if t.revoked_at is None]
+    membership = OrgAdmin.objects.get(org=org, user=_user(request))
+    try:
+        services.scim_check_prerequisites(org=org)
+        blocked = ""
+    except DirectoryError as e:
+        blocked = e.message
+    context = {
+        "org": org,
+        "idp": idp,
+        "idp_form": IdentityProviderForm(
+            initial={
+                "provider": idp.provider,
+                "protocol": idp.protocol,
+                "sso_url": idp.sso_url,
+                "entity_id": idp.entity_id,
+                "issuer": idp.issuer,
+                "client_id": idp.client_id,
+            }
+            if idp
+            else None
+        ),
+        "directory": directory,
+        "scim_blocked": blocked,
+        "tokens": active,
+        "revoked_tokens": [t for t in tokens if t.revoked_at is not None][-5:],
+        "token_limit": MAX_ACTIVE_TOKENS,
+        "at_token_limit": len(active) >= MAX_ACTIVE_TOKENS,
+        "token_form": TokenForm(),
+        "deprovision_form": DeprovisionForm(
+            initial={"deprovision": directory.deprovision if directory else "disable"}
+        ),
+        "summary_form": SummaryForm(initial={"summary_emails": membership.summary_emails}),
+        "delete_form": ConfirmSlugForm(slug=org.slug),
+        "section": "settings",
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    return render(request, "console/settings.html", _settings_context(request, org))
+
+
+@login_required
+@require_POST
+def settings_idp(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    form = IdentityProviderForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "console/settings.html", _settings_context(request, org, idp_form=form)
+        )
+    services.idp_configure(org=org, **form.cleaned_data)
+    messages.success(request, "Identity provider saved.")
+    return redirect("settings", slug=org.slug)
+
+
+@login_required
+@require_POST
+def settings_scim(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    try:
+        if request.POST.get("enabled") == "on":
+            services.scim_enable(org=org)
+            messages.success(request, "SCIM provisioning is on. Copy the Base URL and a token.")
+        else:
+            services.scim_disable(org=org)
+            messages.success(request, "SCIM provisioning is off: the IdP's requests are refused.")
+    except DirectoryError as e:
+        messages.error(request, e.message)
+    return redirect("settings", slug=org.slug)
+
+
+@login_required
+@require_POST
+def settings_token_issue(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    directory = selectors.scim_directory_get(org=org)
+    form = TokenForm(request.POST)
+    if directory is None or not form.is_valid():
+        messages.error(request, "Enable SCIM provisioning before generating a token.")
+        return redirect("settings", slug=org.slug)
+    try:
+        issued = token_issue(
+            directory=directory, name=form.cleaned_data["name"], created_by=_user(request)
+        )
+    except DirectoryError as e:
+        messages.error(request, e.message)
+        return redirect("settings", slug=org.slug)
+    # Rendered in this response only: the plaintext is never stored, not even in the
+    # session, and cannot be shown again.
+    response = render(
+        request,
+        "console/settings.html",
+        _settings_context(request, org, new_token=issued.plaintext, new_token_obj=issued.token),
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def settings_token_revoke(request: HttpRequest, slug: str, token_id: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    directory = selectors.scim_directory_get(org=org)
+    if directory is None:
+        raise Http404("No SCIM directory")
+    try:
+        token = token_revoke(directory=directory, token_id=token_id)
+    except DirectoryError as e:
+        raise Http404(e.message) from None
+    messages.success(request, f"Token {token.prefix}… is revoked: it authenticates nothing now.")
+    return redirect("settings", slug=org.slug)
+
+
+@login_required
+@require_POST
+def settings_deprovision(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    form = DeprovisionForm(request.POST)
+    if form.is_valid():
+        try:
+            directory = services.scim_policy_set(
+                org=org, deprovision=form.cleaned_data["deprovision"]
+            )
+            messages.success(
+                request, f"Deprovisioning set to {directory.get_deprovision_display()}."
+            )
+        except DirectoryError as e:
+            messages.error(request, e.message)
+    return redirect("settings", slug=org.slug)
+
+
+@login_required
+@require_POST
+def settings_summaries(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    form = SummaryForm(request.POST)
+    form.is_valid()
+    wanted = bool(form.cleaned_data.get("summary_emails"))
+    OrgAdmin.objects.filter(org=org, user=_user(request)).update(summary_emails=wanted)
+    messages.success(
+        request, "You will get hourly summaries." if wanted else "No more hourly summaries for you."
+    )
+    return redirect("settings", slug=org.slug)
+
+
+@login_required
+@require_POST
+def settings_scim_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    form = ConfirmSlugForm(request.POST, slug=org.slug)
+    if not form.is_valid():
+        return render(
+            request, "console/settings.html", _settings_context(request, org, delete_form=form)
+        )
+    try:
+        services.scim_directory_delete(org=org)
+        messages.success(
+            request,
+            "The SCIM directory is deleted: syncing stopped and its tokens are revoked. "
+            "Its users and groups stay, as manual entries.",
+        )
+    except DirectoryError as e:
+        messages.error(request, e.message)
+    return redirect("settings", slug=org.slug)

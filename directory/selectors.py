@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 
 from directory.errors import NotFound
-from directory.models import Org, ScimDirectory
+from directory.models import EndUser, Group, Org, ProvisioningEvent, ScimDirectory, Source
 
 
 def org_get(*, slug: str) -> Org:
@@ -32,3 +36,97 @@ def org_list_for_admin(*, user: User | AnonymousUser) -> QuerySet[Org]:
 def scim_directory_get(*, org: Org) -> ScimDirectory | None:
     """The org's SCIM directory that is not deleted (enabled or not), if any."""
     return org.scim_directories.filter(deleted_at__isnull=True).first()
+
+
+def org_for_admin(*, user: User | AnonymousUser, slug: str) -> Org | None:
+    """The org with this slug if the person administers it, else None."""
+    return org_list_for_admin(user=user).filter(slug=slug).first()
+
+
+def user_list(
+    *,
+    org: Org,
+    q: str = "",
+    status: str = "",
+    source: str = "",
+    group: str = "",
+    seat: str = "",
+) -> QuerySet[EndUser]:
+    """The org's users for the Directory page: prefix search on userName, names and
+    email; filters by status (active/disabled/removed), source, group id and seat."""
+    users = org.users.all()
+    if q:
+        q = q.strip().lower()
+        users = users.filter(
+            Q(user_name__lower__startswith=q)
+            | Q(display_name__lower__startswith=q)
+            | Q(given_name__lower__startswith=q)
+            | Q(family_name__lower__startswith=q)
+            | Q(email_rows__value__lower__startswith=q)
+        ).distinct()
+    if status == "active":
+        users = users.filter(active=True)
+    elif status == "disabled":
+        users = users.filter(active=False)
+    elif status == "removed":
+        users = users.filter(removed_by_idp_at__isnull=False)
+    if source in Source.values:
+        users = users.filter(source=source)
+    if group:
+        try:
+            users = users.filter(memberships__group_id=uuid.UUID(group))
+        except ValueError:
+            users = users.none()
+    if seat == "none":
+        users = users.filter(has_seat=False, active=True)
+    elif seat == "access":
+        users = users.exclude(access="")
+    return users.order_by("-created_at", "-id")
+
+
+def user_get(*, org: Org, user_id: str) -> EndUser | None:
+    """One of the org's users by id, or None (also for a malformed id)."""
+    try:
+        return org.users.filter(id=uuid.UUID(str(user_id))).first()
+    except ValueError:
+        return None
+
+
+def group_list(*, org: Org, q: str = "") -> QuerySet[Group]:
+    """The org's groups with their member counts."""
+    groups = org.groups.annotate(member_count=Count("memberships"))
+    if q:
+        groups = groups.filter(display_name__lower__contains=q.strip().lower())
+    return groups.order_by(Lower("display_name"), "id")
+
+
+def group_get(*, org: Org, group_id: str) -> Group | None:
+    """One of the org's groups by id, or None."""
+    try:
+        return org.groups.filter(id=uuid.UUID(str(group_id))).first()
+    except ValueError:
+        return None
+
+
+def event_list(
+    *,
+    org: Org,
+    outcome: str = "",
+    action: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    resource_id: uuid.UUID | None = None,
+) -> QuerySet[ProvisioningEvent]:
+    """The org's provisioning events, newest first."""
+    events = org.events.all()
+    if outcome in ProvisioningEvent.Outcome.values:
+        events = events.filter(outcome=outcome)
+    if action in ProvisioningEvent.Action.values:
+        events = events.filter(action=action)
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    if until is not None:
+        events = events.filter(created_at__lt=until)
+    if resource_id is not None:
+        events = events.filter(resource_id=resource_id)
+    return events.order_by("-created_at", "-id")

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from django import forms
+
+from directory.models import IdentityProvider, ScimDirectory
+
+
+class IdentityProviderForm(forms.Form):
+    provider = forms.ChoiceField(
+        choices=[("okta", "Okta"), ("entra", "Microsoft Entra ID"), ("other", "Other")]
+    )
+    protocol = forms.ChoiceField(choices=IdentityProvider.Protocol.choices)
+    sso_url = forms.URLField(label="SSO URL (SAML)", required=False, assume_scheme="https")
+    entity_id = forms.CharField(label="IdP entity ID (SAML)", required=False, max_length=500)
+    issuer = forms.URLField(label="Issuer (OIDC)", required=False, assume_scheme="https")
+    client_id = forms.CharField(label="Client ID (OIDC)", required=False, max_length=200)
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label="Token name",
+        required=False,
+        max_length=100,
+        help_text="Where it is used, e.g. “Okta production”.",
+    )
+
+
+class DeprovisionForm(forms.Form):
+    deprovision = forms.ChoiceField(
+        label="When the IdP deactivates or removes a user",
+        choices=[
+            (ScimDirectory.Deprovision.DISABLE, "Disable: keep the user, marked disabled"),
+            (ScimDirectory.Deprovision.DELETE, "Delete: remove the user and free the seat"),
+        ],
+        widget=forms.RadioSelect,
+    )
+
+
+class SummaryForm(forms.Form):
+    summary_emails = forms.BooleanField(
+        label="Send me the hourly summary of provisioning events", required=False
+    )
+
+
+class ConfirmSlugForm(forms.Form):
+    confirm = forms.CharField(label="Type the org's short name to confirm", max_length=63)
+
+    def __init__(self, *args: object, slug: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.slug = slug
+
+    def clean_confirm(self) -> str:
+        value = str(self.cleaned_data["confirm"]).strip()
+        if value != self.slug:
+            raise forms.ValidationError(f"Type {self.slug} to confirm.")
+        return value

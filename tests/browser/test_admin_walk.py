@@ -1,0 +1,149 @@
+"""The admin's path through the console, in headless Chromium, with real SCIM calls."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from directory.models import Org
+from directory.services import org_admin_add
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _sign_in(page: Page, email: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _screenshot(page: Page, name: str) -> None:
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def _scim(base_url: str, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+        timeout=20,
+    )
+
+
+def _user(name: str) -> dict[str, object]:
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": name,
+        "name": {"givenName": name.split("@")[0].title(), "familyName": "Tester"},
+        "emails": [{"value": name, "type": "work", "primary": True}],
+        "active": True,
+    }
+
+
+def test_an_admin_sets_up_scim_and_watches_provisioning(page: Page, org: Org, admin: User) -> None:
+    admin.set_password("walk-the-console-1")
+    admin.save()
+    _sign_in(page, admin.username, "walk-the-console-1")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("button", name="Enable SCIM")).to_be_disabled()
+    page.get_by_label("Provider", exact=True).select_option("okta")
+    page.get_by_label("Protocol", exact=True).select_option("saml")
+    page.get_by_label("SSO URL (SAML)").fill("https://acme.okta.example/app/sso/saml")
+    page.get_by_role("button", name="Save identity provider").click()
+    expect(page.get_by_text("Identity provider saved.")).to_be_visible()
+
+    page.get_by_role("button", name="Enable SCIM").click()
+    page.locator("#scim-on").get_by_role("button", name="Enable SCIM").click()
+    expect(page.get_by_text("SCIM provisioning is on.")).to_be_visible()
+    base_url = page.get_by_label("Base URL").input_value()
+    assert base_url.startswith(f"{page.context.pages[0].url.split('/o/')[0]}/scim/v2/")
+
+    page.get_by_label("Token name (optional)").fill("Okta")
+    page.get_by_role("button", name="Generate API token").click()
+    dialog = page.locator("#new-token")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_text("shown only this once")).to_be_visible()
+    first_token = dialog.get_by_label("API token").input_value()
+    dialog.get_by_role("button", name="Done").click()
+
+    with _scim(base_url, first_token) as scim:
+        created = scim.post("/Users", json=_user("grace@acme.example"))
+        assert created.status_code == 201, created.text
+        grace = created.json()["id"]
+        assert scim.post("/Users", json=_user("linus@acme.example")).status_code == 201
+
+    page.get_by_role("link", name="Users").click()
+    expect(page.get_by_role("link", name="grace@acme.example")).to_be_visible()
+    _screenshot(page, "users.png")
+    page.get_by_role("link", name="Events").click()
+    expect(page.get_by_role("cell", name="grace@acme.example")).to_be_visible()
+    expect(page.get_by_role("cell", name="Create user").first).to_be_visible()
+
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Token name (optional)").fill("Entra")
+    page.get_by_role("button", name="Generate API token").click()
+    second_token = page.locator("#new-token").get_by_label("API token").input_value()
+    page.locator("#new-token").get_by_role("button", name="Done").click()
+    assert page.url.endswith("/o/acme/settings/")  # a reload shows no token, posts nothing
+    page.reload()
+    expect(page.locator("#new-token")).to_have_count(0)
+    expect(page.get_by_role("button", name="Generate API token")).to_be_disabled()
+    expect(page.get_by_text("At most 2 tokens can be active at once")).to_be_visible()
+    _screenshot(page, "settings.png")
+
+    okta_row = page.get_by_role("row").filter(has_text="Okta")
+    okta_row.get_by_role("button", name="Revoke").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke token").click()
+    expect(page.get_by_text("is revoked")).to_be_visible()
+    with _scim(base_url, first_token) as scim:
+        assert scim.get("/Users").status_code == 401
+
+    page.get_by_label("Delete: remove the user and free the seat").check()
+    page.get_by_role("button", name="Save deprovisioning").click()
+    expect(page.get_by_text("Deprovisioning set to Delete")).to_be_visible()
+    with _scim(base_url, second_token) as scim:
+        r = scim.patch(
+            f"/Users/{grace}",
+            json={
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "value": {"active": False}}],
+            },
+        )
+        assert r.status_code == 204
+    page.get_by_role("link", name="Users").click()
+    expect(page.get_by_role("link", name="linus@acme.example")).to_be_visible()
+    expect(page.get_by_role("link", name="grace@acme.example")).to_have_count(0)
+    page.get_by_role("link", name="Events").click()
+    expect(page.get_by_text("deleted by the org's deprovisioning policy")).to_be_visible()
+
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("button", name="Delete SCIM directory").click()
+    page.get_by_label("Type acme to confirm").fill("acme")
+    page.locator("#delete-directory").get_by_role("button", name="Delete SCIM directory").click()
+    expect(page.get_by_text("The SCIM directory is deleted")).to_be_visible()
+    with _scim(base_url, second_token) as scim:
+        assert scim.get("/Users").status_code == 401
+    page.get_by_role("link", name="Users").click()
+    row = page.get_by_role("row").filter(has_text="linus@acme.example")
+    expect(row.get_by_text("Manual")).to_be_visible()
+
+
+def test_another_orgs_admin_gets_404(page: Page, org: Org, other_org: Org) -> None:
+    membership, password = org_admin_add(org=other_org, email="mallory@globex.example")
+    assert password is not None
+    _sign_in(page, "mallory@globex.example", password)
+    response = page.goto("/o/acme/settings/")
+    assert response is not None and response.status == 404
+    response = page.goto("/o/acme/users/")
+    assert response is not None and response.status == 404
