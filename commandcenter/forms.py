@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from directory.models import IdentityProvider, ScimDirectory
@@ -54,3 +56,30 @@ class ConfirmSlugForm(forms.Form):
         if value != self.slug:
             raise forms.ValidationError(f"Type {self.slug} to confirm.")
         return value
+
+
+class ManualUserForm(forms.Form):
+    user_name = forms.EmailField(label="Email (userName)", max_length=254)
+    given_name = forms.CharField(label="Given name", max_length=255, required=False)
+    family_name = forms.CharField(label="Family name", max_length=255, required=False)
+
+
+class ManualGroupForm(forms.Form):
+    display_name = forms.CharField(label="Group name", max_length=255)
+
+
+class AccessPolicyForm(forms.Form):
+    access_groups = forms.MultipleChoiceField(
+        label="Only members of these groups get access",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all unchecked to let every user in.",
+    )
+    reject_special_characters = forms.BooleanField(
+        label="Refuse names containing @ , # $ !",
+        required=False,
+    )
+
+    def __init__(self, *args: Any, group_names: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["access_groups"].choices = [(n, n) for n in group_names]  # type: ignore[attr-defined]

@@ -8,10 +8,12 @@ from commandcenter import views
 
 org_patterns = [
     path("users/", views.users, name="users"),
+    path("users/new/", views.user_new, name="user-new"),
     path("users/<str:user_id>/", views.user_detail, name="user-detail"),
     path("users/<str:user_id>/delete/", views.user_delete, name="user-delete"),
     path("users/<str:user_id>/seat/", views.user_seat, name="user-seat"),
     path("groups/", views.groups, name="groups"),
+    path("groups/new/", views.group_new, name="group-new"),
     path("groups/<str:group_id>/", views.group_detail, name="group-detail"),
     path("events/", views.events, name="events"),
     path("settings/", views.settings_page, name="settings"),
@@ -26,6 +28,7 @@ org_patterns = [
     ),
     path("settings/deprovisioning/", views.settings_deprovision, name="settings-deprovision"),
     path("settings/summaries/", views.settings_summaries, name="settings-summaries"),
+    path("settings/access/", views.settings_access, name="settings-access"),
 ]
 
 urlpatterns = [

@@ -19,9 +19,12 @@ from django.utils.timezone import is_naive, make_aware
 from django.views.decorators.http import require_POST
 
 from commandcenter.forms import (
+    AccessPolicyForm,
     ConfirmSlugForm,
     DeprovisionForm,
     IdentityProviderForm,
+    ManualGroupForm,
+    ManualUserForm,
     SummaryForm,
     TokenForm,
 )
@@ -81,9 +84,38 @@ def users(request: HttpRequest, slug: str) -> HttpResponse:
             "query": _query_without_page(request),
             "groups": selectors.group_list(org=org),
             "sources": Source.choices,
+            "new_user_form": ManualUserForm(),
             "section": "users",
         },
     )
+
+
+@login_required
+@require_POST
+def user_new(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    form = ManualUserForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+        return redirect("users", slug=org.slug)
+    email = form.cleaned_data["user_name"]
+    try:
+        user = services.user_create(
+            org=org,
+            fields=services.UserFields(
+                user_name=email,
+                given_name=form.cleaned_data["given_name"],
+                family_name=form.cleaned_data["family_name"],
+                emails=[{"value": email, "type": "work", "primary": True}],
+            ),
+            source=Source.MANUAL,
+            client=f"console: {_user(request).username}",
+        )
+    except DirectoryError as e:
+        messages.error(request, e.message)
+        return redirect("users", slug=org.slug)
+    messages.success(request, f"{user.user_name} was added.")
+    return redirect("user-detail", slug=org.slug, user_id=user.id)
 
 
 @login_required
@@ -148,9 +180,32 @@ def groups(request: HttpRequest, slug: str) -> HttpResponse:
             "page": _page(request, selectors.group_list(org=org, q=q)),
             "q": q,
             "query": _query_without_page(request),
+            "new_group_form": ManualGroupForm(),
             "section": "groups",
         },
     )
+
+
+@login_required
+@require_POST
+def group_new(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    form = ManualGroupForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A group needs a name.")
+        return redirect("groups", slug=org.slug)
+    try:
+        group = services.group_create(
+            org=org,
+            display_name=form.cleaned_data["display_name"],
+            source=Source.MANUAL,
+            client=f"console: {_user(request).username}",
+        )
+    except DirectoryError as e:
+        messages.error(request, e.message)
+        return redirect("groups", slug=org.slug)
+    messages.success(request, f"Group {group.display_name} was added.")
+    return redirect("group-detail", slug=org.slug, group_id=group.id)
 
 
 @login_required
@@ -254,6 +309,15 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
             initial={"deprovision": directory.deprovision if directory else "disable"}
         ),
         "summary_form": SummaryForm(initial={"summary_emails": membership.summary_emails}),
+        "access_form": AccessPolicyForm(
+            group_names=[g.display_name for g in selectors.group_list(org=org)],
+            initial={
+                "access_groups": [g.display_name for g in directory.access_groups.all()],
+                "reject_special_characters": directory.reject_special_characters,
+            }
+            if directory
+            else None,
+        ),
         "delete_form": ConfirmSlugForm(slug=org.slug),
         "section": "settings",
     }
@@ -389,4 +453,29 @@ def settings_scim_delete(request: HttpRequest, slug: str) -> HttpResponse:
         )
     except DirectoryError as e:
         messages.error(request, e.message)
+    return redirect("settings", slug=org.slug)
+
+
+@login_required
+@require_POST
+def settings_access(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    form = AccessPolicyForm(
+        request.POST, group_names=[g.display_name for g in selectors.group_list(org=org)]
+    )
+    if not form.is_valid():
+        messages.error(request, "Choose groups from the list.")
+        return redirect("settings", slug=org.slug)
+    try:
+        groups = services.scim_access_groups_set(org=org, names=form.cleaned_data["access_groups"])
+        services.scim_name_rule_set(org=org, enabled=form.cleaned_data["reject_special_characters"])
+    except DirectoryError as e:
+        messages.error(request, e.message)
+        return redirect("settings", slug=org.slug)
+    messages.success(
+        request,
+        "Access is limited to members of " + ", ".join(g.display_name for g in groups) + "."
+        if groups
+        else "Every user gets access (no access groups).",
+    )
     return redirect("settings", slug=org.slug)

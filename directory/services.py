@@ -440,18 +440,29 @@ def user_create(
             if user.active and _seat_take(org=org):
                 user.has_seat = True
                 user.seat_changed_at = timezone.now()
+            # A new user belongs to no group yet: under an access-group restriction it
+            # starts outside, until a group push puts it in an allowed group.
+            if _access_group_ids(org=org, directory=directory):
+                user.access = EndUser.Access.NOT_IN_ACCESS_GROUPS
             user.save(force_insert=True)
             UserEmail.objects.bulk_create(_email_rows(user))
+            notes: list[str] = []
+            details: dict[str, Any] = {}
+            if user.active and not user.has_seat:
+                notes.append("No seat left for this user")
+                details["no_seat"] = True
+            if user.access:
+                notes.append("Not in the org's access groups (NOT_IN_ACCESS_GROUPS)")
+                details["access"] = user.access
             _event(
                 user=user,
                 org=org,
                 action=ProvisioningEvent.Action.USER_CREATE,
                 directory=directory,
                 client=client,
-                message="" if user.has_seat or not user.active else "No seat left for this user",
-                details={"no_seat": True} if user.active and not user.has_seat else None,
+                message="; ".join(notes),
+                details=details or None,
             )
-            _access_refresh(org=org, directory=directory, user_ids=[user.id])
             return user
     except IntegrityError:
         # A concurrent create of the same userName won the race.
@@ -948,14 +959,27 @@ def group_delete(
         _access_refresh(org=locked.org, directory=directory, user_ids=None)
 
 
+def _access_group_ids(*, org: Org, directory: ScimDirectory | None) -> list[uuid.UUID]:
+    """The groups that restrict access in the org (none: nobody is restricted)."""
+    if directory is not None:
+        return list(directory.access_groups.values_list("id", flat=True))
+    return list(
+        Group.objects.filter(
+            org=org,
+            pk__in=ScimDirectory.access_groups.through.objects.filter(
+                scimdirectory__org=org, scimdirectory__deleted_at__isnull=True
+            ).values("group_id"),
+        ).values_list("id", flat=True)
+    )
+
+
 def _access_refresh(
     *, org: Org, directory: ScimDirectory | None, user_ids: list[uuid.UUID] | None
 ) -> None:
     """Mark users outside the directory's access groups NOT_IN_ACCESS_GROUPS (and clear
     the mark for the rest). A directory without access groups restricts nobody."""
-    live = directory or org.scim_directories.filter(deleted_at__isnull=True).first()
     users = org.users.all() if user_ids is None else org.users.filter(id__in=user_ids)
-    allowed = list(live.access_groups.values_list("id", flat=True)) if live else []
+    allowed = _access_group_ids(org=org, directory=directory)
     if not allowed:
         if user_ids is None:
             users.exclude(access="").update(access="")

@@ -107,6 +107,7 @@ def summary_build(*, org: Org, hour: datetime) -> dict[str, Any]:
         "created_at", "id"
     )
     no_seat = events.filter(details__no_seat=True).count()
+    not_in_access = events.filter(details__access="NOT_IN_ACCESS_GROUPS").count()
     query = urlencode(
         {
             "outcome": "failure",
@@ -124,6 +125,7 @@ def summary_build(*, org: Org, hour: datetime) -> dict[str, Any]:
         "failures": outcomes.get("failure", 0),
         "disabled": outcomes.get("disabled", 0),
         "no_seat": no_seat,
+        "not_in_access": not_in_access,
         "actions": sorted(
             ((labels.get(a, a), n) for a, n in actions.items()), key=lambda item: -item[1]
         ),

@@ -229,3 +229,52 @@ def test_another_orgs_admin_sees_and_changes_nothing(intruder: Client, org: Org)
     assert directory.tokens.filter(revoked_at__isnull=True).count() == 1
     assert org.users.filter(pk=ada.pk, has_seat=True).exists()
     assert org.idp.provider == "okta"
+
+
+def test_admins_add_users_and_groups_by_hand(console: Client, org: Org) -> None:
+    r = console.post(
+        "/o/acme/users/new/",
+        {"user_name": "manual@acme.example", "given_name": "Man", "family_name": "Ual"},
+        follow=True,
+    )
+    assert b"manual@acme.example was added" in r.content
+    user = org.users.get()
+    assert user.source == "manual" and user.has_seat
+    r = console.post("/o/acme/users/new/", {"user_name": "MANUAL@acme.example"}, follow=True)
+    assert b"already exists" in r.content
+    r = console.post("/o/acme/groups/new/", {"display_name": "Contractors"}, follow=True)
+    assert b"Group Contractors was added" in r.content
+    assert org.groups.get().source == "manual"
+
+
+def test_access_groups_and_the_name_rule_from_the_console(console: Client, org: Org) -> None:
+    idp_configure(org=org, provider="okta", protocol="saml")
+    directory = scim_enable(org=org)
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
+    group_create(org=org, display_name="Engineering")
+    r = console.post(
+        "/o/acme/settings/access/",
+        {"access_groups": ["Engineering"], "reject_special_characters": "on"},
+        follow=True,
+    )
+    assert b"Access is limited to members of Engineering" in r.content
+    directory.refresh_from_db()
+    assert directory.reject_special_characters
+    ada.refresh_from_db()
+    assert ada.access == "NOT_IN_ACCESS_GROUPS"
+    page = console.get("/o/acme/users/?seat=access").content.decode()
+    assert "ada@acme.example" in page and "NOT_IN_ACCESS_GROUPS" in page
+    console.post("/o/acme/settings/access/", {})
+    ada.refresh_from_db()
+    assert ada.access == ""
+
+
+def test_manual_creation_and_access_settings_are_scoped_to_the_org(
+    intruder: Client, org: Org
+) -> None:
+    idp_configure(org=org, provider="okta", protocol="saml")
+    scim_enable(org=org)
+    assert intruder.post("/o/acme/users/new/", {"user_name": "x@y.example"}).status_code == 404
+    assert intruder.post("/o/acme/groups/new/", {"display_name": "X"}).status_code == 404
+    assert intruder.post("/o/acme/settings/access/", {}).status_code == 404
+    assert org.users.count() == 0 and org.groups.count() == 0

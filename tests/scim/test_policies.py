@@ -96,3 +96,73 @@ def test_the_optional_name_rule_refuses_special_characters_naming_the_field(
         == 201
     )
     assert not org.users.filter(user_name="bad@acme.example").exists()
+
+
+def _summary_after(org: Org, django_capture_on_commit_callbacks: object) -> str:
+    """The summary email the hour's events produce, as its admins would get it."""
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from directory.services import org_admin_add
+    from directory.summaries import summaries_dispatch
+
+    org_admin_add(org=org, email="alice@acme.example")
+    with time_machine.travel(timezone.now() + timedelta(hours=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+            summaries_dispatch()
+    return str(mail.outbox[-1].body)
+
+
+def test_users_beyond_the_seats_are_provisioned_without_one_and_reported(
+    scim: ScimClient, org: Org, django_capture_on_commit_callbacks: object
+) -> None:
+    org_update(org=org, seats=1)
+    first = scim.post("/Users", okta_user("one@acme.example")).json()
+    assert scim.post("/Users", okta_user("two@acme.example")).status_code == 201
+    assert dict(org.users.values_list("user_name", "has_seat")) == {
+        "one@acme.example": True,
+        "two@acme.example": False,
+    }
+    assert org.events.get(resource_name="two@acme.example").message == "No seat left for this user"
+    # Okta deactivates the first user: the waiting one gets the seat.
+    scim.patch_ops(f"/Users/{first['id']}", {"op": "replace", "value": {"active": False}})
+    assert dict(org.users.values_list("user_name", "has_seat")) == {
+        "one@acme.example": False,
+        "two@acme.example": True,
+    }
+    body = _summary_after(org, django_capture_on_commit_callbacks)
+    assert "1 user provisioned without a seat" in body
+    assert "one@acme.example" in body  # among the users disabled
+
+
+def test_a_group_push_into_an_allowed_group_clears_not_in_access_groups(
+    scim: ScimClient, org: Org, django_capture_on_commit_callbacks: object
+) -> None:
+    from directory.services import scim_access_groups_set
+
+    group_create(org=org, display_name="Engineering")
+    scim_access_groups_set(org=org, names=["Engineering"])
+    user = scim.post("/Users", okta_user("new@acme.example")).json()
+    assert org.users.get().access == "NOT_IN_ACCESS_GROUPS"
+    assert "NOT_IN_ACCESS_GROUPS" in org.events.get(action="user_create").message
+    # Okta pushes the group: it takes the console group over and adds the member.
+    pushed = scim.post("/Groups", {"displayName": "Engineering", "members": []}).json()
+    scim.patch_ops(
+        f"/Groups/{pushed['id']}",
+        {
+            "op": "add",
+            "path": "members",
+            "value": [{"value": user["id"], "display": "new@acme.example"}],
+        },
+    )
+    assert org.users.get().access == ""
+    # Entra removes the member again: the mark comes back.
+    scim.patch_ops(
+        f"/Groups/{pushed['id']}",
+        {"op": "Remove", "path": "members", "value": [{"value": user["id"]}]},
+    )
+    assert org.users.get().access == "NOT_IN_ACCESS_GROUPS"
+    body = _summary_after(org, django_capture_on_commit_callbacks)
+    assert "1 user provisioned outside the access groups" in body
