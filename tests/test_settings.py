@@ -16,7 +16,8 @@ PRODUCTION = {
 
 
 def _env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEBUG"}
+    dropped = {*PRODUCTION, "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["DJANGO_SETTINGS_MODULE"] = "commandcenter.settings"
     env.update(overrides)
     return env
