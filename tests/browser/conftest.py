@@ -7,6 +7,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+# Playwright's sync API runs an event loop in the test thread; the tests' own ORM calls,
+# fixtures and database teardown included, are still plain synchronous code.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
 CHROMIUM = os.environ.get("CI_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--no-sandbox",
@@ -28,12 +32,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(
-    browser: Browser, live_server: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Page]:
-    # Playwright's sync API runs an event loop in the test thread; the test's own ORM
-    # calls are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(browser: Browser, live_server: Any, settings: Any) -> Iterator[Page]:
     settings.SITE_URL = live_server.url
     settings.ALLOWED_HOSTS = ["*"]
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
