@@ -291,6 +291,18 @@ class ListParams:
             raise bad_request(f"{name} must be an integer, got {value!r}") from None
 
 
+def _page(qs: QuerySet[Any], params: ListParams) -> tuple[list[Any], int]:
+    """One page and the total. The page is read first: when it is the first page and
+    not full (an IdP's userName lookup, say), its length is the total and the COUNT
+    query is skipped."""
+    if params.count == 0:
+        return [], qs.count()
+    page = list(qs[params.start - 1 : params.start - 1 + params.count])
+    if params.start == 1 and len(page) < params.count:
+        return page, len(page)
+    return page, qs.count()
+
+
 def list_response(resources: list[dict[str, Any]], total: int, start: int) -> dict[str, Any]:
     return {
         "schemas": [LIST_RESPONSE_SCHEMA],
@@ -335,10 +347,11 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
             doc = attrs.project(doc, params.attributes, params.excluded)
         return doc
 
-    def respond(self, user: EndUser, status: int = 200) -> HttpResponse:
+    def respond(self, user: EndUser, status: int = 200, new: bool = False) -> HttpResponse:
         params = ListParams(self.request.GET.dict())
         adapter = ScimUser(user, base_url=self.base_url)
-        wants_groups = attrs.wants("groups", params.attributes, params.excluded)
+        # A user created just now is in no group: no need to ask the database.
+        wants_groups = not new and attrs.wants("groups", params.attributes, params.excluded)
         return scim_response(
             self.render(user, params, groups=wants_groups),
             status=status,
@@ -371,12 +384,7 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
             raise ScimError(400, str(e), "invalidFilter") from None
         if params.descending:
             order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
-        total = qs.count()
-        page = (
-            list(qs.order_by(*order)[params.start - 1 : params.start - 1 + params.count])
-            if params.count and total >= params.start
-            else []
-        )
+        page, total = _page(qs.order_by(*order), params)
         wants_groups = attrs.wants("groups", params.attributes, params.excluded)
         groups = self._groups_of(page) if wants_groups and page else {}
         resources = [
@@ -404,7 +412,7 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
             directory=request.scim_directory,  # type: ignore[attr-defined]
             client=self.client,
         )
-        return self.respond(user, status=201)
+        return self.respond(user, status=201, new=user.version == 1)
 
     def put(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         if uuid is None:
@@ -528,12 +536,7 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
             raise ScimError(400, str(e), "invalidFilter") from None
         if params.descending:
             order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
-        total = qs.count()
-        page = (
-            list(qs.order_by(*order)[params.start - 1 : params.start - 1 + params.count])
-            if params.count and total >= params.start
-            else []
-        )
+        page, total = _page(qs.order_by(*order), params)
         wants_members = attrs.wants("members", params.attributes, params.excluded)
         members = self._members_of(page) if wants_members and page else {}
         resources = [
