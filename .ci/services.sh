@@ -19,6 +19,7 @@ services_start() {
         --no-sync >/dev/null
     "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -l "$SERVICES_DIR/pg.log" -w -s \
         -o "-h 127.0.0.1 -p $PG_PORT -k $SERVICES_DIR -c fsync=off -c max_connections=200" start
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres commandcenter
     DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/commandcenter"
 
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \

@@ -34,6 +34,7 @@ from directory.models import (
     Source,
     UserEmail,
 )
+from tokens.services import token_cache_forget
 
 # Orgs -------------------------------------------------------------------------
 
@@ -125,6 +126,12 @@ def idp_configure(
 # SCIM directory ----------------------------------------------------------------
 
 
+def _forget_cached_tokens(directory: ScimDirectory) -> None:
+    # Authenticated tokens are cached with their directory (and its policies): any
+    # change to the directory must reach the next request at once.
+    token_cache_forget(directory.tokens.values_list("digest", flat=True))
+
+
 def scim_check_prerequisites(*, org: Org) -> None:
     """Raise PreconditionFailed with the reason SCIM cannot be enabled for this org."""
     idp = IdentityProvider.objects.filter(org=org).first()
@@ -162,6 +169,7 @@ def scim_disable(*, org: Org) -> ScimDirectory:
     if directory.enabled:
         directory.enabled = False
         directory.save(update_fields=["enabled"])
+    _forget_cached_tokens(directory)
     return directory
 
 
@@ -213,6 +221,7 @@ def scim_policy_set(*, org: Org, deprovision: str) -> ScimDirectory:
         raise NotFound(f"Org {org.slug!r} has no SCIM directory")
     directory.deprovision = deprovision
     directory.save(update_fields=["deprovision"])
+    _forget_cached_tokens(directory)
     return directory
 
 
@@ -224,6 +233,7 @@ def scim_directory_delete(*, org: Org) -> ScimDirectory:
     if directory is None:
         raise NotFound(f"Org {org.slug!r} has no SCIM directory")
     now = timezone.now()
+    _forget_cached_tokens(directory)
     directory.tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
     directory.users.update(directory=None, source=Source.MANUAL)
     directory.groups.update(directory=None, source=Source.MANUAL)
@@ -1022,6 +1032,7 @@ def scim_name_rule_set(*, org: Org, enabled: bool) -> ScimDirectory:
         raise NotFound(f"Org {org.slug!r} has no SCIM directory")
     directory.reject_special_characters = enabled
     directory.save(update_fields=["reject_special_characters"])
+    _forget_cached_tokens(directory)
     return directory
 
 

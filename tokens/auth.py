@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from tokens.models import ScimToken
-from tokens.services import TOKEN_PREFIX, token_digest
+from tokens.services import CACHE_SECONDS, TOKEN_PREFIX, cache_enabled, cache_key, token_digest
 
 # How stale last-used information may get before a request writes it again.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -33,6 +35,9 @@ def token_authenticate(raw: str) -> ScimToken | None:
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     digest = token_digest(raw)
+    cached: ScimToken | None = cache.get(cache_key(digest)) if cache_enabled() else None
+    if cached is not None and hmac.compare_digest(cached.digest, digest):
+        return cached
     token = (
         ScimToken.objects.select_related("directory", "directory__org")
         .filter(digest=digest, revoked_at__isnull=True)
@@ -42,17 +47,19 @@ def token_authenticate(raw: str) -> ScimToken | None:
         return None
     if not token.directory.is_live:
         return None
+    if cache_enabled():
+        cache.set(cache_key(digest), token, CACHE_SECONDS)
     return token
 
 
 def token_touch(token: ScimToken, *, ip: str | None, user_agent: str) -> None:
     """Record when and from where the token was last used.
 
-    Writes only when the stored values are older than LAST_USED_RESOLUTION or
-    differ, so a sync of thousands of requests costs a handful of writes.
+    Writes at most once per LAST_USED_RESOLUTION for the same token, address and
+    client, so a sync of thousands of requests costs a handful of writes.
     """
-    now = timezone.now()
     user_agent = user_agent[:255]
+    now = timezone.now()
     if (
         token.last_used_at is not None
         and now - token.last_used_at < LAST_USED_RESOLUTION
@@ -60,11 +67,10 @@ def token_touch(token: ScimToken, *, ip: str | None, user_agent: str) -> None:
         and token.last_used_user_agent == user_agent
     ):
         return
+    seen = hashlib.sha256(f"{token.pk}|{ip}|{user_agent}".encode()).hexdigest()
+    if not cache.add(f"scimtoken-touch:{seen}", 1, int(LAST_USED_RESOLUTION.total_seconds())):
+        return  # another request of this minute wrote it (the cached token is older)
     ScimToken.objects.filter(pk=token.pk).update(
         last_used_at=now, last_used_ip=ip, last_used_user_agent=user_agent
     )
-    token.last_used_at, token.last_used_ip, token.last_used_user_agent = (
-        now,
-        ip,
-        user_agent,
-    )
+    token.last_used_at, token.last_used_ip, token.last_used_user_agent = now, ip, user_agent

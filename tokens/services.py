@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,6 +21,30 @@ from tokens.models import ScimToken
 # Recognisable in logs, secret scanners and the Authorization header.
 TOKEN_PREFIX = "ccscim_"
 MAX_ACTIVE_TOKENS = 2
+
+# Authenticated tokens are kept this long in the shared cache (Redis). Revoking a
+# token, or disabling or deleting its directory, deletes the entry at once.
+CACHE_SECONDS = 300
+
+
+def cache_key(digest: str) -> str:
+    return f"scimtoken:{digest}"
+
+
+def cache_enabled() -> bool:
+    # Only a cache all web workers share can be invalidated for all of them at once;
+    # without Redis (embedded mode) every request reads the token row instead.
+    return bool(settings.REDIS_URL)
+
+
+def token_cache_forget(digests: Iterable[str]) -> None:
+    """Drop cached tokens now and again after the current transaction commits, so no
+    request can re-cache what the transaction is changing."""
+    keys = [cache_key(d) for d in digests]
+    if not keys or not cache_enabled():
+        return
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def token_digest(raw: str) -> str:
@@ -74,9 +101,12 @@ def token_revoke(*, directory: ScimDirectory, token_id: str) -> ScimToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+    token_cache_forget([token.digest])
     return token
 
 
 def token_revoke_all(*, directory: ScimDirectory) -> int:
     """Revoke every active token of the directory; returns how many were revoked."""
-    return directory.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    active = directory.tokens.filter(revoked_at__isnull=True)
+    token_cache_forget(list(active.values_list("digest", flat=True)))
+    return active.update(revoked_at=timezone.now())

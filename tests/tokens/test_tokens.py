@@ -129,3 +129,43 @@ def test_concurrent_issues_never_make_more_than_two_active_tokens(
         t.join()
     assert directory.tokens.filter(revoked_at__isnull=True).count() == 2
     assert len(errors) == 4
+
+
+@pytest.fixture
+def shared_cache(settings: Any) -> None:
+    # The token cache is on whenever a shared cache (Redis) is configured; the test
+    # cache stands in for it.
+    settings.REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:1/0"
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def test_a_cached_token_costs_no_query_and_revoking_it_works_at_once(
+    shared_cache: None, directory: ScimDirectory, token: str, django_assert_num_queries: Any
+) -> None:
+    assert token_authenticate(token) is not None
+    with django_assert_num_queries(0):
+        assert token_authenticate(token) is not None
+    token_revoke(directory=directory, token_id=str(ScimToken.objects.get().id))
+    assert token_authenticate(token) is None
+
+
+def test_disabling_the_directory_drops_its_cached_tokens(
+    shared_cache: None, directory: ScimDirectory, token: str
+) -> None:
+    assert token_authenticate(token) is not None
+    scim_disable(org=directory.org)
+    assert token_authenticate(token) is None
+
+
+def test_a_policy_change_reaches_the_next_request_through_the_cache(
+    shared_cache: None, directory: ScimDirectory, token: str
+) -> None:
+    from directory.services import scim_policy_set
+
+    cached = token_authenticate(token)
+    assert cached is not None and cached.directory.deprovision == "disable"
+    scim_policy_set(org=directory.org, deprovision="delete")
+    fresh = token_authenticate(token)
+    assert fresh is not None and fresh.directory.deprovision == "delete"
