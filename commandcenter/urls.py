@@ -59,3 +59,7 @@ urlpatterns = [
     path("o/<slug:slug>/", include(org_patterns)),
     path("", views.home, name="home"),
 ]
+
+handler400 = "commandcenter.views.error_400"
+handler404 = "commandcenter.views.error_404"
+handler500 = "commandcenter.views.error_500"

@@ -95,3 +95,14 @@ def test_it_records_when_and_from_where_the_token_was_used(
     assert used.last_used_at is not None
     assert used.last_used_ip == "127.0.0.1"
     assert used.last_used_user_agent == "Okta SCIM Client 1.0.0"
+
+
+def test_a_host_outside_allowed_hosts_still_gets_a_scim_error(
+    directory: ScimDirectory, token: str
+) -> None:
+    r = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="evil.example").get(
+        f"/scim/v2/{directory.id}/Users"
+    )
+    assert_scim_error(r, 400)
+    page = Client(HTTP_HOST="evil.example").get("/accounts/login/")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
