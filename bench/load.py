@@ -1,0 +1,393 @@
+"""The SCIM load generator: IdP-shaped scenarios against a running Command Center.
+
+    python bench/load.py --targets targets.json [--quick] [--out results.md]
+
+targets.json (written by bench/prepare.py) names each org's Base URL and token.
+Every scenario is bounded in requests and time, and talks to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+_local = threading.local()
+
+
+@dataclass
+class Stats:
+    latencies: list[float] = field(default_factory=list)  # seconds, one per request
+    errors: int = 0
+    wall: float = 0.0
+    items: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, seconds: float, ok: bool) -> None:
+        with self.lock:
+            self.latencies.append(seconds)
+            if not ok:
+                self.errors += 1
+
+    def pct(self, p: float) -> float:
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies) * 1000 if self.latencies else 0.0
+
+
+class Target:
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.token = token
+
+    def client(self) -> httpx.Client:
+        key = f"client-{self.base_url}"
+        client = getattr(_local, key, None)
+        if client is None:
+            client = httpx.Client(
+                base_url=self.base_url,
+                headers={
+                    "Authorization": f"Bearer {self.token}",
+                    "Content-Type": "application/scim+json",
+                    "User-Agent": "Okta SCIM Client 1.0.0",
+                },
+                timeout=30,
+            )
+            setattr(_local, key, client)
+        return client
+
+    def call(
+        self, stats: Stats, method: str, path: str, body: Any = None, expect: Iterable[int] = (200,)
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        response = self.client().request(
+            method, path, content=None if body is None else json.dumps(body)
+        )
+        stats.record(time.perf_counter() - started, response.status_code in expect)
+        return response
+
+
+def run(tasks: list[Callable[[], None]], concurrency: int, stats: Stats) -> Stats:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for future in [pool.submit(t) for t in tasks]:
+            future.result()
+    stats.wall = time.perf_counter() - started
+    return stats
+
+
+def user_body(name: str) -> dict[str, Any]:
+    return {
+        "schemas": [USER],
+        "userName": name,
+        "name": {"givenName": "Bench", "familyName": name.split("@")[0]},
+        "emails": [{"primary": True, "value": name, "type": "work"}],
+        "displayName": f"Bench {name}",
+        "externalId": name,
+        "password": "not-stored-1!",
+        "active": True,
+    }
+
+
+# Scenario 1: an Okta initial sync -------------------------------------------------------
+
+
+def okta_sync(t: Target, users: int, concurrency: int, run_id: str) -> tuple[Stats, list[str]]:
+    stats, per_user = Stats(), Stats()
+    ids: list[str] = []
+
+    def one(n: int) -> None:
+        name = f"sync{run_id}-{n}@bench.example"
+        started = time.perf_counter()
+        t.call(stats, "GET", f'/Users?filter=userName eq "{name}"&startIndex=1&count=100')
+        r = t.call(stats, "POST", "/Users", user_body(name), expect=(201,))
+        per_user.record(time.perf_counter() - started, r.status_code == 201)
+        if r.status_code == 201:
+            with stats.lock:
+                ids.append(r.json()["id"])
+
+    run([lambda n=n: one(n) for n in range(users)], concurrency, stats)
+    per_user.wall, per_user.items = stats.wall, users
+    return per_user, ids
+
+
+def group_pushes(
+    t: Target, ids: list[str], groups: int, members: int, batch: int, run_id: str
+) -> Stats:
+    stats = Stats()
+    group_ids = []
+    for g in range(groups):
+        r = t.call(
+            stats, "POST", "/Groups", {"displayName": f"G{run_id}-{g}", "members": []}, (201,)
+        )
+        group_ids.append(r.json()["id"])
+    tasks = []
+    for gid in group_ids:
+        chosen = random.sample(ids, min(members, len(ids)))
+        for i in range(0, len(chosen), batch):
+            chunk = chosen[i : i + batch]
+            body = {
+                "schemas": [PATCH_OP],
+                "Operations": [
+                    {"op": "add", "path": "members", "value": [{"value": u} for u in chunk]}
+                ],
+            }
+            tasks.append(
+                lambda gid=gid, body=body: t.call(
+                    stats, "PATCH", f"/Groups/{gid}?excludedAttributes=members", body
+                )
+            )
+    return run(tasks, 4, stats)
+
+
+def random_lookups(t: Target, names: list[str], n: int, concurrency: int) -> Stats:
+    stats = Stats()
+    picks = [random.choice(names) for _ in range(n)]
+    return run(
+        [lambda p=p: t.call(stats, "GET", f'/Users?filter=userName eq "{p}"') for p in picks],
+        concurrency,
+        stats,
+    )
+
+
+def deactivate(t: Target, ids: list[str], share: float, concurrency: int) -> Stats:
+    stats = Stats()
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    chosen = random.sample(ids, int(len(ids) * share))
+    return run(
+        [lambda u=u: t.call(stats, "PATCH", f"/Users/{u}", body) for u in chosen],
+        concurrency,
+        stats,
+    )
+
+
+# Scenario 2: lookups in a small and a huge org ----------------------------------------------
+
+
+def lookup_p50(t: Target, prefix: str, population: int, n: int) -> Stats:
+    stats = Stats()
+    for _ in range(n):
+        name = f"{prefix}{random.randrange(population)}@bench.example"
+        t.call(stats, "GET", f'/Users?filter=userName eq "{name}"')
+    return stats
+
+
+# Scenario 3: large groups -----------------------------------------------------------------
+
+
+def large_groups(
+    t: Target, big_group: str, member_pool: list[str], repeats: int
+) -> dict[str, Stats]:
+    out: dict[str, Stats] = {}
+    add = Stats()
+    for r in range(repeats):
+        gid = t.call(
+            Stats(), "POST", "/Groups", {"displayName": f"add1000-{time.time()}-{r}"}, (201,)
+        ).json()["id"]
+        body = {
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {
+                    "op": "add",
+                    "path": "members",
+                    "value": [{"value": u} for u in member_pool[:1000]],
+                }
+            ],
+        }
+        t.call(add, "PATCH", f"/Groups/{gid}?excludedAttributes=members", body)
+    out["PATCH add 1,000 members"] = add
+    remove = Stats()
+    for u in member_pool[:repeats]:
+        body = {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "remove", "path": f'members[value eq "{u}"]'}],
+        }
+        t.call(remove, "PATCH", f"/Groups/{big_group}?excludedAttributes=members", body)
+    out["PATCH remove 1 member of the big group"] = remove
+    get = Stats()
+    for _ in range(repeats * 3):
+        t.call(get, "GET", f"/Groups/{big_group}?excludedAttributes=members")
+    out["GET big group, excludedAttributes=members"] = get
+    replace = Stats()
+    for r in range(max(1, repeats // 3)):
+        gid = t.call(
+            Stats(), "POST", "/Groups", {"displayName": f"rep10k-{time.time()}-{r}"}, (201,)
+        ).json()["id"]
+        body = {
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {
+                    "op": "replace",
+                    "path": "members",
+                    "value": [{"value": u} for u in member_pool[:10000]],
+                }
+            ],
+        }
+        t.call(replace, "PATCH", f"/Groups/{gid}?excludedAttributes=members", body)
+    out["PATCH replace members with 10,000"] = replace
+    return out
+
+
+# Scenario 4: many tenants at once -----------------------------------------------------------
+
+
+def many_tenants(targets: list[Target], rate: float, seconds: float) -> Stats:
+    stats = Stats()
+    deadline = time.perf_counter() + seconds
+
+    def tenant(t: Target, k: int) -> None:
+        n = 0
+        next_at = time.perf_counter()
+        while time.perf_counter() < deadline:
+            name = f"tenant{k}-{n}-{time.time_ns()}@bench.example"
+            if n % 2 == 0:
+                t.call(stats, "GET", f'/Users?filter=userName eq "{name}"')
+            else:
+                t.call(stats, "POST", "/Users", user_body(name), (201,))
+            n += 1
+            next_at += 1 / rate
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+        with stats.lock:
+            stats.items += n
+
+    run([lambda t=t, k=k: tenant(t, k) for k, t in enumerate(targets)], len(targets), stats)
+    return stats
+
+
+def worker_rss_mb(pattern: str = "gunicorn") -> list[float]:
+    out = subprocess.run(["ps", "-eo", "rss,args"], capture_output=True, text=True).stdout
+    return sorted(
+        int(line.split()[0]) / 1024
+        for line in out.splitlines()[1:]
+        if pattern in line and "commandcenter.wsgi" in line
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--targets", required=True, type=Path)
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (CI)")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    targets = json.loads(args.targets.read_text())
+    q = args.quick
+    rows: list[tuple[str, str, str]] = []
+
+    main_t = Target(**targets["sync"])
+    run_id = str(int(time.time()))
+    users = 300 if q else 10_000
+    per_user, ids = okta_sync(main_t, users, 8, run_id)
+    rate = users / per_user.wall
+    rows.append(
+        (
+            f"1. Okta sync, {users:,} users, concurrency 8",
+            f"{rate:,.0f} users/s; p50 {per_user.p50:.1f} ms, "
+            f"p99 {per_user.pct(99):.1f} ms per user; {per_user.errors} errors",
+            "≥ 500 users/s, p99 < 60 ms, 0 errors",
+        )
+    )
+    g = group_pushes(main_t, ids, 2 if q else 20, 50 if q else 500, 100, run_id)
+    rows.append(
+        (
+            f"1b. Group pushes ({len(g.latencies)} requests)",
+            f"p50 {g.p50:.1f} ms, p99 {g.pct(99):.1f} ms, {g.errors} errors",
+            "",
+        )
+    )
+    names = [f"sync{run_id}-{n}@bench.example" for n in range(users)]
+    lk = random_lookups(main_t, names, 200 if q else 5000, 8)
+    rows.append(
+        (
+            f"1c. Random filtered lookups ({len(lk.latencies)})",
+            f"{len(lk.latencies) / lk.wall:,.0f}/s, p50 {lk.p50:.1f} ms, "
+            f"p99 {lk.pct(99):.1f} ms, {lk.errors} errors",
+            "",
+        )
+    )
+    de = deactivate(main_t, ids, 0.1, 8)
+    rows.append(
+        (
+            f"1d. Deactivate 10% by PATCH ({len(de.latencies)})",
+            f"p50 {de.p50:.1f} ms, p99 {de.pct(99):.1f} ms, {de.errors} errors",
+            "",
+        )
+    )
+
+    if "small" in targets and "huge" in targets:
+        small = lookup_p50(
+            Target(**targets["small"]["target"]),
+            targets["small"]["prefix"],
+            targets["small"]["users"],
+            300,
+        )
+        huge = lookup_p50(
+            Target(**targets["huge"]["target"]),
+            targets["huge"]["prefix"],
+            targets["huge"]["users"],
+            300,
+        )
+        rows.append(
+            (
+                f"2. userName lookup p50, {targets['small']['users']:,} vs "
+                f"{targets['huge']['users']:,} users",
+                f"{small.p50:.2f} ms vs {huge.p50:.2f} ms (×{huge.p50 / small.p50:.2f})",
+                "≤ 1.3×",
+            )
+        )
+    if "huge" in targets and targets["huge"].get("big_group"):
+        pool = targets["huge"]["member_pool"]
+        for label, s in large_groups(
+            Target(**targets["huge"]["target"]), targets["huge"]["big_group"], pool, 3 if q else 10
+        ).items():
+            rows.append(
+                (
+                    f"3. {label}",
+                    f"p50 {s.p50:.1f} ms ({len(s.latencies)} runs, {s.errors} errors)",
+                    "",
+                )
+            )
+
+    tenants = [Target(**t) for t in targets.get("tenants", [])]
+    if tenants:
+        mt = many_tenants(tenants, 25, 5 if q else 20)
+        rows.append(
+            (
+                f"4. {len(tenants)} orgs at 25 req/s each",
+                f"{len(mt.latencies) / mt.wall:,.0f} req/s sustained, "
+                f"p99 {mt.pct(99):.1f} ms, {mt.errors} errors",
+                "all sustained, p99 < 250 ms",
+            )
+        )
+    rss = worker_rss_mb()
+    rows.append(
+        ("5. Web worker RSS after the run", ", ".join(f"{r:.0f} MB" for r in rss), "≤ 250 MB")
+    )
+
+    table = "| scenario | measured | target |\n|---|---|---|\n" + "\n".join(
+        f"| {a} | {b} | {c} |" for a, b, c in rows
+    )
+    print(table)
+    if args.out:
+        args.out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()

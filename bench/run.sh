@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Run the SCIM benchmarks against the production setup on this machine:
+# a throwaway Postgres 15 and Redis on 127.0.0.1, gunicorn with persistent DB
+# connections, then bench/load.py. Bounded in requests and time; loopback only.
+#
+#   bash bench/run.sh           full run (10k-user sync, 1M-user org, 50k-member group)
+#   bash bench/run.sh --quick   a smoke run of a few hundred requests (CI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+QUICK=${1:-}
+PORT=${BENCH_PORT:-18765}
+WORKERS=${BENCH_WORKERS:-4}
+PY=.venv/bin/python
+
+export PG_PORT=${BENCH_PG_PORT:-55700} REDIS_PORT=${BENCH_REDIS_PORT:-56700}
+# shellcheck source=.ci/services.sh
+source .ci/services.sh
+services_start
+cleanup() {
+    [ -n "${GUNICORN_PID:-}" ] && kill "$GUNICORN_PID" 2>/dev/null && wait "$GUNICORN_PID" 2>/dev/null
+    services_stop
+}
+trap cleanup EXIT
+
+export DATABASE_URL REDIS_URL
+export SECRET_KEY="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export SITE_URL="http://127.0.0.1:$PORT" ALLOWED_HOSTS=127.0.0.1 LOG_LEVEL=WARNING
+$PY manage.py migrate -v0
+
+if [ "$QUICK" = "--quick" ]; then
+    SIZES=(--tenants 4 --small 1000 --huge 20000 --big-group 5000)
+else
+    SIZES=(--tenants 20 --small 1000 --huge 1000000 --big-group 50000)
+fi
+$PY bench/prepare.py "${SIZES[@]}" > "$SERVICES_DIR/targets.json"
+
+$PY -m gunicorn commandcenter.wsgi:application --bind "127.0.0.1:$PORT" \
+    --workers "$WORKERS" --worker-class gthread --threads 2 --log-level warning &
+GUNICORN_PID=$!
+for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$PORT/accounts/login/" && break
+    sleep 0.1
+done
+
+mkdir -p bench/results
+OUT=bench/results/$(date -u +%Y-%m-%d)${QUICK:+-quick}.md
+$PY bench/load.py --targets "$SERVICES_DIR/targets.json" ${QUICK:+--quick} --out "$OUT"
+$PY bench/db_ceiling.py >> "$OUT"
+{
+    echo
+    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(uname -m)"
+    echo "Versions: $($PY --version), Django $($PY -c 'import django; print(django.get_version())'), $("${PG_BIN:-/usr/lib/postgresql/15/bin}/postgres" --version), gunicorn $WORKERS workers × 2 threads"
+} >> "$OUT"
+cat "$OUT"
