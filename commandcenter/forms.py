@@ -83,3 +83,8 @@ class AccessPolicyForm(forms.Form):
     def __init__(self, *args: Any, group_names: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["access_groups"].choices = [(n, n) for n in group_names]  # type: ignore[attr-defined]
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label="Key name", max_length=100, required=False)
+    read_only = forms.BooleanField(label="Read-only", required=False)

@@ -91,6 +91,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_scim",
     "commandcenter",
     "directory",
@@ -276,6 +278,35 @@ SCIM_MAX_BODY_BYTES = env_int("SCIM_MAX_BODY_BYTES", 2 * 1024 * 1024)
 # Largest page a SCIM list returns, whatever `count` asks for.
 SCIM_MAX_PAGE_SIZE = env_int("SCIM_MAX_PAGE_SIZE", 1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SCIM_MAX_BODY_BYTES
+
+# Admin REST API
+# ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "commandcenter.api.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "commandcenter.api.auth.ReadOnlyKeysOnlyRead",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["commandcenter.api.auth.PerKeyThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": os.getenv("API_RATE", "600/min")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "commandcenter.api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Command Center admin API",
+    "DESCRIPTION": "Everything the console does, for scripts. Errors are "
+    '{"error": {"code", "message", "field"}}.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
 
 # Logging
 # ------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ org_patterns = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("scim/v2/", include("scim.urls")),
+    path("api/v1/", include("commandcenter.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -55,6 +56,13 @@ urlpatterns = [
         "accounts/reset/done/",
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
+    ),
+    path("account/api-keys/", views.api_keys, name="api-keys"),
+    path("account/api-keys/new/", views.api_key_new, name="api-key-new"),
+    path(
+        "account/api-keys/<str:key_id>/revoke/",
+        views.api_key_revoke_view,
+        name="api-key-revoke",
     ),
     path("o/<slug:slug>/", include(org_patterns)),
     path("", views.home, name="home"),

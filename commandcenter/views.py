@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from commandcenter.forms import (
     AccessPolicyForm,
+    ApiKeyForm,
     ConfirmSlugForm,
     DeprovisionForm,
     IdentityProviderForm,
@@ -32,7 +33,13 @@ from commandcenter.forms import (
 from directory import selectors, services
 from directory.errors import DirectoryError
 from directory.models import IdentityProvider, Org, OrgAdmin, ProvisioningEvent, Source
-from tokens.services import MAX_ACTIVE_TOKENS, token_issue, token_revoke
+from tokens.services import (
+    MAX_ACTIVE_TOKENS,
+    api_key_issue,
+    api_key_revoke,
+    token_issue,
+    token_revoke,
+)
 
 PAGE_SIZE = 50
 
@@ -429,7 +436,7 @@ def settings_summaries(request: HttpRequest, slug: str) -> HttpResponse:
     form = SummaryForm(request.POST)
     form.is_valid()
     wanted = bool(form.cleaned_data.get("summary_emails"))
-    OrgAdmin.objects.filter(org=org, user=_user(request)).update(summary_emails=wanted)
+    services.org_admin_summaries_set(org=org, user=_user(request), enabled=wanted)
     messages.success(
         request, "You will get hourly summaries." if wanted else "No more hourly summaries for you."
     )
@@ -504,3 +511,50 @@ def error_404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def error_500(request: HttpRequest) -> HttpResponse:
     return _scim_error(request, 500, "Internal error") or defaults.server_error(request)
+
+
+# API keys (per admin, for /api/v1/) ---------------------------------------------------
+
+
+@login_required
+def api_keys(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "console/api_keys.html",
+        {"keys": _user(request).api_keys.order_by("-created_at"), "form": ApiKeyForm()},
+    )
+
+
+@login_required
+@require_POST
+def api_key_new(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return redirect("api-keys")
+    issued = api_key_issue(
+        user=_user(request),
+        name=form.cleaned_data["name"],
+        read_only=form.cleaned_data["read_only"],
+    )
+    response = render(
+        request,
+        "console/api_keys.html",
+        {
+            "keys": _user(request).api_keys.order_by("-created_at"),
+            "form": ApiKeyForm(),
+            "new_key": issued.plaintext,
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, key_id: str) -> HttpResponse:
+    try:
+        key = api_key_revoke(user=_user(request), key_id=key_id)
+    except DirectoryError as e:
+        raise Http404(e.message) from None
+    messages.success(request, f"API key {key.prefix}… is revoked.")
+    return redirect("api-keys")

@@ -1068,3 +1068,11 @@ def seat_revoke(*, user: EndUser, actor: str = "") -> EndUser:
     locked.seat_changed_at = timezone.now()
     locked.save(update_fields=["has_seat", "seat_changed_at"])
     return locked
+
+
+def org_admin_summaries_set(*, org: Org, user: User, enabled: bool) -> OrgAdmin:
+    """Opt an admin in or out of the org's hourly summary emails."""
+    membership = OrgAdmin.objects.get(org=org, user=user)
+    membership.summary_emails = enabled
+    membership.save(update_fields=["summary_emails"])
+    return membership

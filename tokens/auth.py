@@ -9,8 +9,15 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
-from tokens.models import ScimToken
-from tokens.services import CACHE_SECONDS, TOKEN_PREFIX, cache_enabled, cache_key, token_digest
+from tokens.models import AdminApiKey, ScimToken
+from tokens.services import (
+    API_KEY_PREFIX,
+    CACHE_SECONDS,
+    TOKEN_PREFIX,
+    cache_enabled,
+    cache_key,
+    token_digest,
+)
 
 # How stale last-used information may get before a request writes it again.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -74,3 +81,22 @@ def token_touch(token: ScimToken, *, ip: str | None, user_agent: str) -> None:
         last_used_at=now, last_used_ip=ip, last_used_user_agent=user_agent
     )
     token.last_used_at, token.last_used_ip, token.last_used_user_agent = now, ip, user_agent
+
+
+def api_key_authenticate(raw: str) -> AdminApiKey | None:
+    """The active admin API key that `raw` is, or None (looked up by digest, then
+    compared in constant time). Its last use is recorded at most once a minute."""
+    if not raw.startswith(API_KEY_PREFIX) or len(raw) > 200:
+        return None
+    digest = token_digest(raw)
+    key = (
+        AdminApiKey.objects.select_related("user")
+        .filter(digest=digest, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if key is None or not hmac.compare_digest(key.digest, digest):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        AdminApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key

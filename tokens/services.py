@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from directory.errors import LimitReached, NotFound, PreconditionFailed
 from directory.models import ScimDirectory
-from tokens.models import ScimToken
+from tokens.models import AdminApiKey, ScimToken, TokenIssueReplay
 
 # Recognisable in logs, secret scanners and the Authorization header.
 TOKEN_PREFIX = "ccscim_"
@@ -110,3 +110,68 @@ def token_revoke_all(*, directory: ScimDirectory) -> int:
     active = directory.tokens.filter(revoked_at__isnull=True)
     token_cache_forget(list(active.values_list("digest", flat=True)))
     return active.update(revoked_at=timezone.now())
+
+
+# Admin API keys ------------------------------------------------------------------
+
+API_KEY_PREFIX = "ccapi_"
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    key: AdminApiKey
+    plaintext: str
+
+
+def api_key_issue(*, user: User, name: str = "", read_only: bool = False) -> IssuedApiKey:
+    """Issue a personal admin API key; its plaintext is returned here and never again."""
+    plaintext = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = AdminApiKey.objects.create(
+        user=user,
+        name=name.strip()[:100],
+        prefix=plaintext[: len(API_KEY_PREFIX) + 4],
+        digest=token_digest(plaintext),
+        read_only=read_only,
+    )
+    return IssuedApiKey(key=key, plaintext=plaintext)
+
+
+def api_key_revoke(*, user: User, key_id: str) -> AdminApiKey:
+    """Revoke one of this person's API keys, at once."""
+    try:
+        key = user.api_keys.get(id=uuid.UUID(str(key_id)))
+    except (AdminApiKey.DoesNotExist, ValueError):
+        raise NotFound(f"No API key {key_id!r}") from None
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def token_issue_once(
+    *, directory: ScimDirectory, name: str, created_by: User, idempotency_key: str
+) -> tuple[ScimToken, str | None]:
+    """token_issue honouring an Idempotency-Key: the first call issues (and returns the
+    plaintext); a retry with the same key returns the same token, without plaintext."""
+    replay = (
+        TokenIssueReplay.objects.filter(user=created_by, key=idempotency_key)
+        .select_related("token")
+        .first()
+    )
+    if replay is not None:
+        return replay.token, None
+    issued = token_issue(directory=directory, name=name, created_by=created_by)
+    try:
+        with transaction.atomic():
+            TokenIssueReplay.objects.create(
+                user=created_by, key=idempotency_key, token=issued.token
+            )
+    except IntegrityError:
+        # A concurrent retry won: keep its token, withdraw ours.
+        issued.token.revoked_at = timezone.now()
+        issued.token.save(update_fields=["revoked_at"])
+        replay = TokenIssueReplay.objects.select_related("token").get(
+            user=created_by, key=idempotency_key
+        )
+        return replay.token, None
+    return issued.token, issued.plaintext

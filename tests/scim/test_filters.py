@@ -99,7 +99,7 @@ def test_matches_evaluates_a_filter_against_a_dict() -> None:
 @pytest.fixture
 def people(org: Org, other_org: Org) -> dict[str, EndUser]:
     def make(o: Org, name: str, **fields: object) -> EndUser:
-        user = EndUser.objects.create(org=o, user_name=name, **fields)  # type: ignore[misc]
+        user = EndUser.objects.create(org=o, user_name=name, **fields)
         UserEmail.objects.create(user=user, org=o, value=name, type="work", primary=True)
         return user
 
@@ -228,7 +228,10 @@ def test_group_filters_on_display_name_and_members(org: Org, people: dict[str, E
     Group.objects.create(org=org, display_name="Sales")
     Membership.objects.create(group=eng, user=people["ada"])
     groups = org.groups.all()
-    names = lambda text: set(filter_groups(groups, text).values_list("display_name", flat=True))  # noqa: E731
+
+    def names(text: str) -> set[str]:
+        return set(filter_groups(groups, text).values_list("display_name", flat=True))
+
     assert names('displayName eq "engineering"') == {"Engineering"}
     assert names(f'members[value eq "{people["ada"].id}"]') == {"Engineering"}
     assert names("not (members pr)") == {"Sales"}

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from commandcenter.api import views
+
+org = "orgs/<slug:slug>/"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("orgs/", views.OrgList.as_view(), name="api-orgs"),
+    path(org, views.OrgDetail.as_view(), name="api-org"),
+    path(org + "idp/", views.IdpDetail.as_view(), name="api-idp"),
+    path(org + "scim/", views.DirectoryDetail.as_view(), name="api-scim"),
+    path(org + "scim/enable/", views.DirectoryEnable.as_view(), name="api-scim-enable"),
+    path(org + "scim/disable/", views.DirectoryDisable.as_view(), name="api-scim-disable"),
+    path(org + "scim/tokens/", views.TokenList.as_view(), name="api-tokens"),
+    path(
+        org + "scim/tokens/<str:token_id>/revoke/",
+        views.TokenRevoke.as_view(),
+        name="api-token-revoke",
+    ),
+    path(org + "users/", views.UserList.as_view(), name="api-users"),
+    path(org + "users/<str:user_id>/", views.UserDetail.as_view(), name="api-user"),
+    path(org + "users/<str:user_id>/seat/", views.UserSeat.as_view(), name="api-user-seat"),
+    path(org + "groups/", views.GroupList.as_view(), name="api-groups"),
+    path(org + "groups/<str:group_id>/", views.GroupDetail.as_view(), name="api-group"),
+    path(org + "events/", views.EventList.as_view(), name="api-events"),
+    path(org + "me/summaries/", views.SummaryPreference.as_view(), name="api-summaries"),
+]

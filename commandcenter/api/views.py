@@ -1,0 +1,502 @@
+"""The admin REST API, /api/v1/: what the console does, scriptable.
+
+Every view parses, calls one directory/tokens service or selector, and renders; the
+rules are the services'. Every org resource goes through get_org_for_admin (404 for
+anyone who does not administer the org, with a key or a session alike)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commandcenter.views import _when, get_org_for_admin
+from directory import selectors, services
+from directory.models import (
+    EndUser,
+    Group,
+    IdentityProvider,
+    Org,
+    OrgAdmin,
+    ProvisioningEvent,
+    ScimDirectory,
+    Source,
+)
+from tokens.models import ScimToken
+from tokens.services import token_issue, token_issue_once, token_revoke
+
+# Serializers ------------------------------------------------------------------------
+
+
+class OrgSerializer(serializers.ModelSerializer[Org]):
+    class Meta:
+        model = Org
+        fields = ["slug", "name", "seats", "seats_used", "created_at"]
+        read_only_fields = ["slug", "seats_used", "created_at"]
+
+
+class IdentityProviderSerializer(serializers.ModelSerializer[IdentityProvider]):
+    class Meta:
+        model = IdentityProvider
+        fields = ["provider", "protocol", "sso_url", "entity_id", "issuer", "client_id", "saved_at"]
+        read_only_fields = ["saved_at"]
+
+
+class DirectorySerializer(serializers.ModelSerializer[ScimDirectory]):
+    base_url = serializers.CharField(read_only=True)
+    access_groups = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScimDirectory
+        fields = [
+            "id",
+            "enabled",
+            "base_url",
+            "deprovision",
+            "access_groups",
+            "reject_special_characters",
+            "created_at",
+        ]
+
+    def get_access_groups(self, directory: ScimDirectory) -> list[str]:
+        return [g.display_name for g in directory.access_groups.all()]
+
+
+class DirectoryUpdateSerializer(serializers.Serializer[Any]):
+    deprovision = serializers.ChoiceField(choices=ScimDirectory.Deprovision.choices, required=False)
+    access_groups = serializers.ListField(child=serializers.CharField(), required=False)
+    reject_special_characters = serializers.BooleanField(required=False)
+
+
+class ScimTokenSerializer(serializers.ModelSerializer[ScimToken]):
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = ScimToken
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "created_at",
+            "created_by",
+            "last_used_at",
+            "last_used_ip",
+            "last_used_user_agent",
+            "revoked_at",
+        ]
+
+
+class TokenIssueSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class IssuedTokenSerializer(ScimTokenSerializer):
+    token = serializers.CharField(
+        allow_null=True, help_text="The plaintext, shown once; null on an Idempotency-Key replay"
+    )
+    base_url = serializers.CharField()
+
+    class Meta(ScimTokenSerializer.Meta):
+        fields = [*ScimTokenSerializer.Meta.fields, "token", "base_url"]
+
+
+class EndUserSerializer(serializers.ModelSerializer[EndUser]):
+    class Meta:
+        model = EndUser
+        fields = [
+            "id",
+            "user_name",
+            "external_id",
+            "active",
+            "display_name",
+            "given_name",
+            "family_name",
+            "emails",
+            "title",
+            "department",
+            "source",
+            "has_seat",
+            "access",
+            "removed_by_idp_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class EndUserCreateSerializer(serializers.Serializer[Any]):
+    user_name = serializers.EmailField(max_length=254)
+    given_name = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+    family_name = serializers.CharField(
+        max_length=255, required=False, default="", allow_blank=True
+    )
+
+
+class SeatSerializer(serializers.Serializer[Any]):
+    seat = serializers.BooleanField(help_text="true gives the user a seat, false takes it")
+
+
+class GroupSerializer(serializers.ModelSerializer[Group]):
+    member_count = serializers.IntegerField(read_only=True, default=0)
+
+    class Meta:
+        model = Group
+        fields = ["id", "display_name", "external_id", "source", "member_count", "created_at"]
+        read_only_fields = ["id", "external_id", "source", "member_count", "created_at"]
+
+
+class EventSerializer(serializers.ModelSerializer[ProvisioningEvent]):
+    class Meta:
+        model = ProvisioningEvent
+        fields = [
+            "id",
+            "created_at",
+            "action",
+            "outcome",
+            "resource_type",
+            "resource_id",
+            "resource_name",
+            "message",
+            "status_code",
+            "client",
+            "details",
+        ]
+
+
+class SummaryPreferenceSerializer(serializers.Serializer[Any]):
+    summary_emails = serializers.BooleanField()
+
+
+# Views ------------------------------------------------------------------------------
+
+
+class OrgScoped:
+    """Views under /orgs/<slug>/: the org, for an admin of it only (404 otherwise)."""
+
+    @property
+    def org(self) -> Org:
+        view: Any = self
+        return get_org_for_admin(view.request, view.kwargs["slug"])
+
+    def actor(self) -> str:
+        view: Any = self
+        return f"api: {view.request.user.get_username()}"
+
+
+class OrgList(generics.ListAPIView[Org]):
+    serializer_class = OrgSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> Any:
+        return selectors.org_list_for_admin(user=self.request.user)
+
+
+class OrgDetail(OrgScoped, APIView):
+    @extend_schema(responses=OrgSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(OrgSerializer(self.org).data)
+
+    @extend_schema(request=OrgSerializer, responses=OrgSerializer)
+    def patch(self, request: Request, slug: str) -> Response:
+        data = OrgSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        org = services.org_update(
+            org=self.org,
+            name=data.validated_data.get("name"),
+            seats=data.validated_data.get("seats"),
+        )
+        return Response(OrgSerializer(org).data)
+
+
+class IdpDetail(OrgScoped, APIView):
+    @extend_schema(responses=IdentityProviderSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        idp = IdentityProvider.objects.filter(org=self.org).first()
+        if idp is None:
+            raise Http404("No identity provider saved")
+        return Response(IdentityProviderSerializer(idp).data)
+
+    @extend_schema(request=IdentityProviderSerializer, responses=IdentityProviderSerializer)
+    def put(self, request: Request, slug: str) -> Response:
+        data = IdentityProviderSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        idp = services.idp_configure(org=self.org, **data.validated_data)
+        return Response(IdentityProviderSerializer(idp).data)
+
+
+class DirectoryDetail(OrgScoped, APIView):
+    def directory(self) -> ScimDirectory:
+        directory = selectors.scim_directory_get(org=self.org)
+        if directory is None:
+            raise Http404("SCIM is not set up for this org")
+        return directory
+
+    @extend_schema(responses=DirectorySerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(DirectorySerializer(self.directory()).data)
+
+    @extend_schema(request=DirectoryUpdateSerializer, responses=DirectorySerializer)
+    def patch(self, request: Request, slug: str) -> Response:
+        data = DirectoryUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        org, values = self.org, data.validated_data
+        self.directory()
+        if "deprovision" in values:
+            services.scim_policy_set(org=org, deprovision=values["deprovision"])
+        if "access_groups" in values:
+            services.scim_access_groups_set(org=org, names=values["access_groups"])
+        if "reject_special_characters" in values:
+            services.scim_name_rule_set(org=org, enabled=values["reject_special_characters"])
+        return Response(DirectorySerializer(self.directory()).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, slug: str) -> Response:
+        services.scim_directory_delete(org=self.org)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DirectoryEnable(OrgScoped, APIView):
+    @extend_schema(request=None, responses=DirectorySerializer)
+    def post(self, request: Request, slug: str) -> Response:
+        return Response(DirectorySerializer(services.scim_enable(org=self.org)).data)
+
+
+class DirectoryDisable(OrgScoped, APIView):
+    @extend_schema(request=None, responses=DirectorySerializer)
+    def post(self, request: Request, slug: str) -> Response:
+        return Response(DirectorySerializer(services.scim_disable(org=self.org)).data)
+
+
+class TokenList(OrgScoped, APIView):
+    @extend_schema(responses=ScimTokenSerializer(many=True))
+    def get(self, request: Request, slug: str) -> Response:
+        directory = DirectoryDetail.directory(self)  # type: ignore[arg-type]
+        tokens = directory.tokens.select_related("created_by").order_by("created_at")
+        return Response(ScimTokenSerializer(tokens, many=True).data)
+
+    @extend_schema(
+        request=TokenIssueSerializer,
+        responses={201: IssuedTokenSerializer, 200: IssuedTokenSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="A retry with the same key returns the same token (without "
+                "its plaintext) instead of issuing another",
+            )
+        ],
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        data = TokenIssueSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        directory = DirectoryDetail.directory(self)  # type: ignore[arg-type]
+        key = request.META.get("HTTP_IDEMPOTENCY_KEY", "").strip()[:100]
+        if key:
+            token, plaintext = token_issue_once(
+                directory=directory,
+                name=data.validated_data["name"],
+                created_by=request.user,  # type: ignore[arg-type]
+                idempotency_key=key,
+            )
+        else:
+            issued = token_issue(
+                directory=directory,
+                name=data.validated_data["name"],
+                created_by=request.user,  # type: ignore[arg-type]
+            )
+            token, plaintext = issued.token, issued.plaintext
+        body = {
+            **ScimTokenSerializer(token).data,
+            "token": plaintext,
+            "base_url": directory.base_url,
+        }
+        replayed = plaintext is None
+        response = Response(
+            body, status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED
+        )
+        response["Cache-Control"] = "no-store"
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class TokenRevoke(OrgScoped, APIView):
+    @extend_schema(request=None, responses=ScimTokenSerializer)
+    def post(self, request: Request, slug: str, token_id: str) -> Response:
+        directory = DirectoryDetail.directory(self)  # type: ignore[arg-type]
+        token = token_revoke(directory=directory, token_id=token_id)
+        return Response(ScimTokenSerializer(token).data)
+
+
+class UserPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class UserList(OrgScoped, generics.ListAPIView[EndUser]):
+    serializer_class = EndUserSerializer
+    pagination_class = UserPagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="userName, name or email starts with"),
+            OpenApiParameter("status", str, enum=["active", "disabled", "removed"]),
+            OpenApiParameter("source", str, enum=Source.values),
+            OpenApiParameter("group", str, description="a group id"),
+            OpenApiParameter("seat", str, enum=["none", "access"]),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        f = {
+            k: self.request.query_params.get(k, "")
+            for k in ("q", "status", "source", "group", "seat")
+        }
+        return selectors.user_list(org=self.org, **f)
+
+    @extend_schema(request=EndUserCreateSerializer, responses={201: EndUserSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        data = EndUserCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        email = data.validated_data["user_name"]
+        user = services.user_create(
+            org=self.org,
+            fields=services.UserFields(
+                user_name=email,
+                given_name=data.validated_data["given_name"],
+                family_name=data.validated_data["family_name"],
+                emails=[{"value": email, "type": "work", "primary": True}],
+            ),
+            source=Source.MANUAL,
+            client=self.actor(),
+        )
+        return Response(EndUserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class UserDetail(OrgScoped, APIView):
+    def user(self, user_id: str) -> EndUser:
+        user = selectors.user_get(org=self.org, user_id=user_id)
+        if user is None:
+            raise Http404("No such user")
+        return user
+
+    @extend_schema(responses=EndUserSerializer)
+    def get(self, request: Request, slug: str, user_id: str) -> Response:
+        return Response(EndUserSerializer(self.user(user_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, slug: str, user_id: str) -> Response:
+        services.user_delete(user=self.user(user_id), actor=request.user.get_username())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserSeat(UserDetail):
+    @extend_schema(request=SeatSerializer, responses=EndUserSerializer)
+    def post(self, request: Request, slug: str, user_id: str) -> Response:
+        data = SeatSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = self.user(user_id)
+        if data.validated_data["seat"]:
+            user = services.seat_assign(user=user, actor=request.user.get_username())
+        else:
+            user = services.seat_revoke(user=user, actor=request.user.get_username())
+        return Response(EndUserSerializer(user).data)
+
+
+class GroupList(OrgScoped, generics.ListAPIView[Group]):
+    serializer_class = GroupSerializer
+    pagination_class = UserPagination
+
+    def get_queryset(self) -> Any:
+        return selectors.group_list(org=self.org, q=self.request.query_params.get("q", ""))
+
+    @extend_schema(request=GroupSerializer, responses={201: GroupSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        data = GroupSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        group = services.group_create(
+            org=self.org,
+            display_name=data.validated_data["display_name"],
+            source=Source.MANUAL,
+            client=self.actor(),
+        )
+        return Response(GroupSerializer(group).data, status=status.HTTP_201_CREATED)
+
+
+class GroupDetail(OrgScoped, APIView):
+    @extend_schema(responses=GroupSerializer)
+    def get(self, request: Request, slug: str, group_id: str) -> Response:
+        group = selectors.group_list(org=self.org).filter(id=_uuid(group_id)).first()
+        if group is None:
+            raise Http404("No such group")
+        return Response(GroupSerializer(group).data)
+
+
+def _uuid(value: str) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Http404("No such group") from None
+
+
+class EventPagination(CursorPagination):
+    page_size = 100
+    ordering = ("-created_at", "-id")
+
+
+class EventList(OrgScoped, generics.ListAPIView[ProvisioningEvent]):
+    serializer_class = EventSerializer
+    pagination_class = EventPagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("outcome", str, enum=ProvisioningEvent.Outcome.values),
+            OpenApiParameter("action", str, enum=ProvisioningEvent.Action.values),
+            OpenApiParameter("from", str, description="ISO 8601 date-time, inclusive"),
+            OpenApiParameter("to", str, description="ISO 8601 date-time, exclusive"),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        q = self.request.query_params
+        return selectors.event_list(
+            org=self.org,
+            outcome=q.get("outcome", ""),
+            action=q.get("action", ""),
+            since=_when(q.get("from", "")),
+            until=_when(q.get("to", "")),
+        )
+
+
+class SummaryPreference(OrgScoped, APIView):
+    def membership(self) -> OrgAdmin:
+        return OrgAdmin.objects.get(org=self.org, user=self.request.user)  # type: ignore[misc]
+
+    @extend_schema(responses=SummaryPreferenceSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        return Response({"summary_emails": self.membership().summary_emails})
+
+    @extend_schema(request=SummaryPreferenceSerializer, responses=SummaryPreferenceSerializer)
+    def put(self, request: Request, slug: str) -> Response:
+        data = SummaryPreferenceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.org_admin_summaries_set(
+            org=self.org,
+            user=request.user,  # type: ignore[arg-type]
+            enabled=data.validated_data["summary_emails"],
+        )
+        return Response({"summary_emails": membership.summary_emails})
