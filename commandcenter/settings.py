@@ -271,6 +271,10 @@ SCIM_SERVICE_PROVIDER = {
     "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "scim.hooks.extra_filter_kwargs_getter",
     "GET_IS_AUTHENTICATED_PREDICATE": "scim.hooks.is_authenticated_predicate",
 }
+# Rate limits, requests per second: per SCIM token, and per org (all its tokens;
+# an org's own scim_rate_limit overrides it). Over the limit: 429 with Retry-After.
+SCIM_RATE_PER_TOKEN = env_int("SCIM_RATE_PER_TOKEN", 100)
+SCIM_RATE_PER_ORG = env_int("SCIM_RATE_PER_ORG", 200)
 # SCIM list page size when the client gives no `count`.
 SCIM_DEFAULT_PAGE_SIZE = env_int("SCIM_DEFAULT_PAGE_SIZE", 100)
 # Largest SCIM request body accepted; bigger ones get 413 (a 10,000-member replace fits).

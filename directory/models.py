@@ -19,6 +19,9 @@ class Org(models.Model):
     # How many users hold a seat. Changed only by directory.services, with a
     # conditional UPDATE, so two concurrent creates cannot take the last seat twice.
     seats_used = models.PositiveIntegerField(default=0)
+    # SCIM requests per second the org's IdPs may send, all tokens together; empty
+    # means the SCIM_RATE_PER_ORG setting.
+    scim_rate_limit = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -43,6 +43,7 @@ from scim.schemas import (
     schema_documents,
     service_provider_config,
 )
+from scim.throttle import scim_request_allowed, throttle_event_due
 from tokens.auth import token_authenticate, token_from_header, token_touch
 
 logger = logging.getLogger(__name__)
@@ -135,6 +136,24 @@ class ScimViewMixin:
         request.scim_token = token  # type: ignore[attr-defined]
         request.scim_directory = directory  # type: ignore[attr-defined]
         request.scim_org = directory.org  # type: ignore[attr-defined]
+        if not scim_request_allowed(token=token, org=directory.org):
+            if throttle_event_due(org=directory.org):
+                services.event_record(
+                    org=directory.org,
+                    directory=directory,
+                    action=ProvisioningEvent.Action.REQUEST,
+                    outcome=ProvisioningEvent.Outcome.FAILURE,
+                    message="Throttled: the IdP sent more requests per second than this "
+                    "org's SCIM rate limit allows; they were refused with 429 and retried",
+                    status_code=429,
+                    client=self.client,
+                )
+            request.scim_org = None  # type: ignore[attr-defined]  # no failure event per request
+            raise ScimError(
+                429,
+                "Too many requests: slow down and retry after the Retry-After seconds",
+                headers={"Retry-After": "1"},
+            )
         token_touch(
             token,
             ip=request.META.get("REMOTE_ADDR"),

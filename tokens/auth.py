@@ -6,7 +6,6 @@ import hashlib
 import hmac
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from tokens.models import AdminApiKey, ScimToken
@@ -16,6 +15,7 @@ from tokens.services import (
     TOKEN_PREFIX,
     cache_enabled,
     cache_key,
+    cache_safely,
     token_digest,
 )
 
@@ -42,7 +42,7 @@ def token_authenticate(raw: str) -> ScimToken | None:
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     digest = token_digest(raw)
-    cached: ScimToken | None = cache.get(cache_key(digest)) if cache_enabled() else None
+    cached: ScimToken | None = cache_safely("get", cache_key(digest)) if cache_enabled() else None
     if cached is not None and hmac.compare_digest(cached.digest, digest):
         return cached
     token = (
@@ -55,7 +55,7 @@ def token_authenticate(raw: str) -> ScimToken | None:
     if not token.directory.is_live:
         return None
     if cache_enabled():
-        cache.set(cache_key(digest), token, CACHE_SECONDS)
+        cache_safely("set", cache_key(digest), token, CACHE_SECONDS)
     return token
 
 
@@ -75,7 +75,8 @@ def token_touch(token: ScimToken, *, ip: str | None, user_agent: str) -> None:
     ):
         return
     seen = hashlib.sha256(f"{token.pk}|{ip}|{user_agent}".encode()).hexdigest()
-    if not cache.add(f"scimtoken-touch:{seen}", 1, int(LAST_USED_RESOLUTION.total_seconds())):
+    window = int(LAST_USED_RESOLUTION.total_seconds())
+    if not cache_safely("add", f"scimtoken-touch:{seen}", 1, window, default=True):
         return  # another request of this minute wrote it (the cached token is older)
     ScimToken.objects.filter(pk=token.pk).update(
         last_used_at=now, last_used_ip=ip, last_used_user_agent=user_agent

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -17,6 +19,8 @@ from django.utils import timezone
 from directory.errors import LimitReached, NotFound, PreconditionFailed
 from directory.models import ScimDirectory
 from tokens.models import AdminApiKey, ScimToken, TokenIssueReplay
+
+logger = logging.getLogger(__name__)
 
 # Recognisable in logs, secret scanners and the Authorization header.
 TOKEN_PREFIX = "ccscim_"
@@ -37,14 +41,24 @@ def cache_enabled() -> bool:
     return bool(settings.REDIS_URL)
 
 
+def cache_safely(method: str, *args: Any, default: Any = None) -> Any:
+    """Call the cache, or return `default` when it is unreachable: a Redis outage must
+    slow SCIM down (every request reads its token row), never break it."""
+    try:
+        return getattr(cache, method)(*args)
+    except Exception:
+        logger.warning("Cache unavailable for %s; going on without it", method)
+        return default
+
+
 def token_cache_forget(digests: Iterable[str]) -> None:
     """Drop cached tokens now and again after the current transaction commits, so no
     request can re-cache what the transaction is changing."""
     keys = [cache_key(d) for d in digests]
     if not keys or not cache_enabled():
         return
-    cache.delete_many(keys)
-    transaction.on_commit(lambda: cache.delete_many(keys))
+    cache_safely("delete_many", keys)
+    transaction.on_commit(lambda: cache_safely("delete_many", keys))
 
 
 def token_digest(raw: str) -> str:
