@@ -26,8 +26,8 @@ class ScimClient:
     def url(self, path: str) -> str:
         return path if path.startswith("/scim/") else self.base + path
 
-    def get(self, path: str, **extra: Any) -> Any:
-        return self.client.get(self.url(path), **extra)
+    def get(self, path: str, data: dict[str, str] | None = None, **extra: Any) -> Any:
+        return self.client.get(self.url(path), data, **extra)
 
     def _send(self, method: str, path: str, body: Any, content_type: str, **extra: Any) -> Any:
         data = body if isinstance(body, str | bytes) else json.dumps(body)
