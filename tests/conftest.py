@@ -5,10 +5,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.servers.basehttp import WSGIServer
 
 from directory.models import Org, ScimDirectory
 from directory.services import idp_configure, org_admin_add, org_create, scim_enable
 from tokens.services import token_issue
+
+# Django's test server listens with a backlog of 10 connections; the live-server
+# tests open 50 at once, as a busy IdP might, which gunicorn's backlog (2048) absorbs.
+WSGIServer.request_queue_size = 128
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -74,3 +74,76 @@ def test_scim_sanity_probe_has_no_failed_checks(base_url: str, token: str) -> No
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[FAIL]" not in result.stdout and "[ERROR]" not in result.stdout, result.stdout
     assert "Result: All tests passed." in result.stdout
+
+
+def _parallel(n: int, call: Any) -> list[int]:
+    statuses: list[int] = []
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            statuses.append(call(i))
+        except httpx.HTTPError as e:  # counted, so a lost request fails the test visibly
+            statuses.append(-1)
+            print(f"request {i} failed: {e!r}")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+def test_fifty_parallel_identical_creates_make_one_user(
+    base_url: str, token: str, org: Org, settings: Any
+) -> None:
+    settings.SCIM_RATE_PER_TOKEN = settings.SCIM_RATE_PER_ORG = 10**6
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def create(i: int) -> int:
+        r = httpx.post(
+            f"{base_url}/Users", json=okta_user("fifty@acme.example"), headers=headers, timeout=60
+        )
+        return r.status_code
+
+    assert Counter(_parallel(50, create)) == Counter({201: 1, 409: 49})
+    assert org.users.count() == 1
+    assert org.events.filter(action="user_create", outcome="success").count() == 1
+    assert org.events.filter(action="user_create", outcome="failure").count() == 49
+
+
+def test_parallel_member_adds_all_land_and_parallel_if_match_puts_let_one_win(
+    base_url: str, token: str, org: Org, settings: Any
+) -> None:
+    settings.SCIM_RATE_PER_TOKEN = settings.SCIM_RATE_PER_ORG = 10**6
+    client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    users = [
+        client.post(f"{base_url}/Users", json=okta_user(f"m{i}@acme.example")).json()["id"]
+        for i in range(20)
+    ]
+    group = client.post(f"{base_url}/Groups", json={"displayName": "Race"}).json()
+
+    def add(i: int) -> int:
+        body = {"Operations": [{"op": "add", "path": "members", "value": [{"value": users[i]}]}]}
+        return httpx.patch(
+            f"{base_url}/Groups/{group['id']}", json=body, headers=client.headers, timeout=60
+        ).status_code
+
+    assert set(_parallel(20, add)) == {200}
+    members = client.get(f"{base_url}/Groups/{group['id']}").json()["members"]
+    assert {m["value"] for m in members} == set(users)
+
+    current = client.get(f"{base_url}/Users/{users[0]}")
+    etag = current.headers["ETag"]
+
+    def put(i: int) -> int:
+        body = {**current.json(), "title": f"writer {i}"}
+        headers = {**client.headers, "If-Match": etag}
+        return httpx.put(
+            f"{base_url}/Users/{users[0]}", json=body, headers=headers, timeout=60
+        ).status_code
+
+    assert Counter(_parallel(10, put)) == Counter({200: 1, 412: 9})
+    client.close()
