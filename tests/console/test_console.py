@@ -278,3 +278,24 @@ def test_manual_creation_and_access_settings_are_scoped_to_the_org(
     assert intruder.post("/o/acme/groups/new/", {"display_name": "X"}).status_code == 404
     assert intruder.post("/o/acme/settings/access/", {}).status_code == 404
     assert org.users.count() == 0 and org.groups.count() == 0
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(org: Org, admin: User) -> None:
+    admin.set_password("the right one 123")
+    admin.save()
+    client = Client()
+    for _ in range(4):
+        r = client.post("/accounts/login/", {"username": admin.username, "password": "wrong"})
+        assert r.status_code == 200 and b"Sign in" in r.content
+    fifth = client.post("/accounts/login/", {"username": admin.username, "password": "wrong"})
+    assert fifth.status_code == 429
+    locked = client.post(
+        "/accounts/login/", {"username": admin.username, "password": "the right one 123"}
+    )
+    assert locked.status_code == 429 and b"Too many sign-in attempts" in locked.content
+    # Another account from the same address is not locked out.
+    other = User.objects.create_user("carol@acme.example", password="carols password 1")
+    r = client.post(
+        "/accounts/login/", {"username": other.username, "password": "carols password 1"}
+    )
+    assert r.status_code == 302
