@@ -16,6 +16,7 @@ org_patterns = [
     path("groups/new/", views.group_new, name="group-new"),
     path("groups/<str:group_id>/", views.group_detail, name="group-detail"),
     path("events/", views.events, name="events"),
+    path("settings/audit/", views.audit, name="audit"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/idp/", views.settings_idp, name="settings-idp"),
     path("settings/scim/", views.settings_scim, name="settings-scim"),

@@ -31,6 +31,7 @@ from commandcenter.forms import (
     TokenForm,
 )
 from directory import selectors, services
+from directory.audit import Actor
 from directory.errors import DirectoryError
 from directory.models import IdentityProvider, Org, OrgAdmin, ProvisioningEvent, Source
 from tokens.services import (
@@ -54,6 +55,10 @@ def get_org_for_admin(request: HttpRequest, slug: str) -> Org:
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(who=_user(request).username, via="console", ip=request.META.get("REMOTE_ADDR"))
 
 
 def _page(request: HttpRequest, items: Any) -> Page[Any]:
@@ -152,7 +157,7 @@ def user_delete(request: HttpRequest, slug: str, user_id: str) -> HttpResponse:
     user = selectors.user_get(org=org, user_id=user_id)
     if user is None:
         raise Http404("No such user")
-    services.user_delete(user=user, actor=_user(request).username)
+    services.user_delete(user=user, actor=_actor(request))
     messages.success(request, f"{user.user_name} was deleted permanently; their seat is free.")
     return redirect("users", slug=org.slug)
 
@@ -166,10 +171,10 @@ def user_seat(request: HttpRequest, slug: str, user_id: str) -> HttpResponse:
         raise Http404("No such user")
     try:
         if request.POST.get("seat") == "revoke":
-            services.seat_revoke(user=user, actor=_user(request).username)
+            services.seat_revoke(user=user, actor=_actor(request))
             messages.success(request, f"The seat of {user.user_name} is free.")
         else:
-            services.seat_assign(user=user, actor=_user(request).username)
+            services.seat_assign(user=user, actor=_actor(request))
             messages.success(request, f"{user.user_name} has a seat.")
     except DirectoryError as e:
         messages.error(request, e.message)
@@ -277,6 +282,21 @@ def events(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@login_required
+def audit(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    return render(
+        request,
+        "console/audit.html",
+        {
+            "org": org,
+            "page": _page(request, selectors.audit_list(org=org)),
+            "query": _query_without_page(request),
+            "section": "settings",
+        },
+    )
+
+
 # Settings > Identity and Access > End User -------------------------------------------
 
 
@@ -348,7 +368,7 @@ def settings_idp(request: HttpRequest, slug: str) -> HttpResponse:
         return render(
             request, "console/settings.html", _settings_context(request, org, idp_form=form)
         )
-    services.idp_configure(org=org, **form.cleaned_data)
+    services.idp_configure(org=org, actor=_actor(request), **form.cleaned_data)
     messages.success(request, "Identity provider saved.")
     return redirect("settings", slug=org.slug)
 
@@ -359,10 +379,10 @@ def settings_scim(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     try:
         if request.POST.get("enabled") == "on":
-            services.scim_enable(org=org)
+            services.scim_enable(org=org, actor=_actor(request))
             messages.success(request, "SCIM provisioning is on. Copy the Base URL and a token.")
         else:
-            services.scim_disable(org=org)
+            services.scim_disable(org=org, actor=_actor(request))
             messages.success(request, "SCIM provisioning is off: the IdP's requests are refused.")
     except DirectoryError as e:
         messages.error(request, e.message)
@@ -380,7 +400,10 @@ def settings_token_issue(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("settings", slug=org.slug)
     try:
         issued = token_issue(
-            directory=directory, name=form.cleaned_data["name"], created_by=_user(request)
+            directory=directory,
+            name=form.cleaned_data["name"],
+            created_by=_user(request),
+            actor=_actor(request),
         )
     except DirectoryError as e:
         messages.error(request, e.message)
@@ -404,7 +427,7 @@ def settings_token_revoke(request: HttpRequest, slug: str, token_id: str) -> Htt
     if directory is None:
         raise Http404("No SCIM directory")
     try:
-        token = token_revoke(directory=directory, token_id=token_id)
+        token = token_revoke(directory=directory, token_id=token_id, actor=_actor(request))
     except DirectoryError as e:
         raise Http404(e.message) from None
     messages.success(request, f"Token {token.prefix}… is revoked: it authenticates nothing now.")
@@ -419,7 +442,7 @@ def settings_deprovision(request: HttpRequest, slug: str) -> HttpResponse:
     if form.is_valid():
         try:
             directory = services.scim_policy_set(
-                org=org, deprovision=form.cleaned_data["deprovision"]
+                org=org, deprovision=form.cleaned_data["deprovision"], actor=_actor(request)
             )
             messages.success(
                 request, f"Deprovisioning set to {directory.get_deprovision_display()}."
@@ -453,7 +476,7 @@ def settings_scim_delete(request: HttpRequest, slug: str) -> HttpResponse:
             request, "console/settings.html", _settings_context(request, org, delete_form=form)
         )
     try:
-        services.scim_directory_delete(org=org)
+        services.scim_directory_delete(org=org, actor=_actor(request))
         messages.success(
             request,
             "The SCIM directory is deleted: syncing stopped and its tokens are revoked. "

@@ -348,3 +348,30 @@ class SummaryLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.org} {self.hour:%Y-%m-%d %H:00}"
+
+
+class AuditEvent(models.Model):
+    """An admin's action on an org's settings or directory: who, when, from where, how."""
+
+    class Via(models.TextChoices):
+        CONSOLE = "console", "Console"
+        API = "api", "API"
+        CLI = "cli", "manage.py"
+
+    id = models.BigAutoField(primary_key=True)
+    org = models.ForeignKey(Org, models.CASCADE, related_name="audit_events")
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(max_length=254)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    via = models.CharField(max_length=10, choices=Via.choices)
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=255, blank=True)
+    details: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+        default=dict, blank=True
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["org", "-created_at"], name="audit_org_created")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

@@ -10,7 +10,15 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 
 from directory.errors import NotFound
-from directory.models import EndUser, Group, Org, ProvisioningEvent, ScimDirectory, Source
+from directory.models import (
+    AuditEvent,
+    EndUser,
+    Group,
+    Org,
+    ProvisioningEvent,
+    ScimDirectory,
+    Source,
+)
 
 
 def org_get(*, slug: str) -> Org:
@@ -130,3 +138,8 @@ def event_list(
     if resource_id is not None:
         events = events.filter(resource_id=resource_id)
     return events.order_by("-created_at", "-id")
+
+
+def audit_list(*, org: Org) -> QuerySet[AuditEvent]:
+    """The org's audit trail, newest first."""
+    return org.audit_events.order_by("-created_at", "-id")

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from directory.audit import Actor, audit_record
 from directory.errors import (
     Conflict,
     InvalidValue,
@@ -102,6 +103,7 @@ def idp_configure(
     entity_id: str = "",
     issuer: str = "",
     client_id: str = "",
+    actor: Actor | None = None,
 ) -> IdentityProvider:
     """Save the org's end-user IdP settings. Saving is what SCIM's prerequisite checks."""
     if provider not in IdentityProvider.Provider.values:
@@ -120,6 +122,7 @@ def idp_configure(
             "saved_at": timezone.now(),
         },
     )
+    audit_record(org=org, actor=actor, action="idp.configure", target=f"{provider}/{protocol}")
     return idp
 
 
@@ -146,22 +149,23 @@ def scim_check_prerequisites(*, org: Org) -> None:
 
 
 @transaction.atomic
-def scim_enable(*, org: Org) -> ScimDirectory:
+def scim_enable(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
     """Switch SCIM on: re-enable the org's directory, or create one (a new Base URL)."""
     scim_check_prerequisites(org=org)
     # Lock the org so two concurrent enables cannot both create a directory.
     Org.objects.select_for_update().get(pk=org.pk)
     directory = org.scim_directories.filter(deleted_at__isnull=True).first()
     if directory is None:
-        return ScimDirectory.objects.create(org=org, enabled=True)
-    if not directory.enabled:
+        directory = ScimDirectory.objects.create(org=org, enabled=True)
+    elif not directory.enabled:
         directory.enabled = True
         directory.save(update_fields=["enabled"])
+    audit_record(org=org, actor=actor, action="scim.enable", target=str(directory.id))
     return directory
 
 
 @transaction.atomic
-def scim_disable(*, org: Org) -> ScimDirectory:
+def scim_disable(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
     """Switch SCIM off: the Base URL answers 401 until SCIM is enabled again."""
     directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
     if directory is None:
@@ -170,6 +174,7 @@ def scim_disable(*, org: Org) -> ScimDirectory:
         directory.enabled = False
         directory.save(update_fields=["enabled"])
     _forget_cached_tokens(directory)
+    audit_record(org=org, actor=actor, action="scim.disable", target=str(directory.id))
     return directory
 
 
@@ -208,7 +213,7 @@ def event_record(
 
 
 @transaction.atomic
-def scim_policy_set(*, org: Org, deprovision: str) -> ScimDirectory:
+def scim_policy_set(*, org: Org, deprovision: str, actor: Actor | None = None) -> ScimDirectory:
     """Choose what happens when the IdP deactivates or deletes a user:
     "disable" keeps the user, marked disabled; "delete" removes it and frees its seat."""
     if deprovision not in ScimDirectory.Deprovision.values:
@@ -222,11 +227,12 @@ def scim_policy_set(*, org: Org, deprovision: str) -> ScimDirectory:
     directory.deprovision = deprovision
     directory.save(update_fields=["deprovision"])
     _forget_cached_tokens(directory)
+    audit_record(org=org, actor=actor, action="scim.policy", target=deprovision)
     return directory
 
 
 @transaction.atomic
-def scim_directory_delete(*, org: Org) -> ScimDirectory:
+def scim_directory_delete(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
     """Delete the org's SCIM directory: syncing stops (its tokens are revoked, its Base
     URL answers 401), its users and groups stay, as manual entries of no directory."""
     directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
@@ -240,6 +246,7 @@ def scim_directory_delete(*, org: Org) -> ScimDirectory:
     directory.enabled = False
     directory.deleted_at = now
     directory.save(update_fields=["enabled", "deleted_at"])
+    audit_record(org=org, actor=actor, action="scim.delete", target=str(directory.id))
     return directory
 
 
@@ -671,7 +678,7 @@ def user_deprovision(
         return UserChange(user=locked, action=ProvisioningEvent.Action.USER_DELETE)
 
 
-def user_delete(*, user: EndUser, actor: str = "") -> None:
+def user_delete(*, user: EndUser, actor: Actor | None = None) -> None:
     """Delete a user permanently (an admin's decision, from the console or the API).
     Frees the user's seat for the longest-waiting user."""
     with transaction.atomic():
@@ -679,9 +686,10 @@ def user_delete(*, user: EndUser, actor: str = "") -> None:
         _user_remove(
             user=locked,
             directory=None,
-            client=actor,
-            message=f"Deleted permanently by {actor}" if actor else "Deleted permanently",
+            client=f"{actor.via}: {actor.who}" if actor else "",
+            message=f"Deleted permanently by {actor.who}" if actor else "Deleted permanently",
         )
+        audit_record(org=locked.org, actor=actor, action="user.delete", target=locked.user_name)
 
 
 # Groups ------------------------------------------------------------------------
@@ -1005,7 +1013,9 @@ def _access_refresh(
 
 
 @transaction.atomic
-def scim_access_groups_set(*, org: Org, names: list[str]) -> list[Group]:
+def scim_access_groups_set(
+    *, org: Org, names: list[str], actor: Actor | None = None
+) -> list[Group]:
     """Restrict access to members of these groups (by displayName, case-insensitive);
     an empty list lifts the restriction. Users outside them are marked
     NOT_IN_ACCESS_GROUPS at once, and the mark clears as they join an allowed group."""
@@ -1021,23 +1031,32 @@ def scim_access_groups_set(*, org: Org, names: list[str]) -> list[Group]:
         raise InvalidValue(f"No group named {shown} in this org", field="access_groups")
     directory.access_groups.set(groups)
     _access_refresh(org=org, directory=directory, user_ids=None)
+    audit_record(
+        org=org,
+        actor=actor,
+        action="scim.access_groups",
+        target=", ".join(g.display_name for g in groups) or "(none)",
+    )
     return groups
 
 
 @transaction.atomic
-def scim_name_rule_set(*, org: Org, enabled: bool) -> ScimDirectory:
+def scim_name_rule_set(*, org: Org, enabled: bool, actor: Actor | None = None) -> ScimDirectory:
     """Switch the optional rule that refuses `@ , # $ !` in name fields."""
     directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
     if directory is None:
         raise NotFound(f"Org {org.slug!r} has no SCIM directory")
+    changed = directory.reject_special_characters != enabled
     directory.reject_special_characters = enabled
     directory.save(update_fields=["reject_special_characters"])
     _forget_cached_tokens(directory)
+    if changed:
+        audit_record(org=org, actor=actor, action="scim.name_rule", target=str(enabled).lower())
     return directory
 
 
 @transaction.atomic
-def seat_assign(*, user: EndUser, actor: str = "") -> EndUser:
+def seat_assign(*, user: EndUser, actor: Actor | None = None) -> EndUser:
     """Give an active user a seat; LimitReached when every seat is taken (revoke one
     from someone else first)."""
     locked = EndUser.objects.select_for_update().select_related("org").get(pk=user.pk)
@@ -1053,11 +1072,12 @@ def seat_assign(*, user: EndUser, actor: str = "") -> EndUser:
     locked.has_seat = True
     locked.seat_changed_at = timezone.now()
     locked.save(update_fields=["has_seat", "seat_changed_at"])
+    audit_record(org=locked.org, actor=actor, action="seat.assign", target=locked.user_name)
     return locked
 
 
 @transaction.atomic
-def seat_revoke(*, user: EndUser, actor: str = "") -> EndUser:
+def seat_revoke(*, user: EndUser, actor: Actor | None = None) -> EndUser:
     """Take a user's seat away. The seat stays free for the admin to give to someone
     (it does not go to the waiting queue, or an admin could never move a seat)."""
     locked = EndUser.objects.select_for_update().select_related("org").get(pk=user.pk)
@@ -1067,6 +1087,7 @@ def seat_revoke(*, user: EndUser, actor: str = "") -> EndUser:
     locked.has_seat = False
     locked.seat_changed_at = timezone.now()
     locked.save(update_fields=["has_seat", "seat_changed_at"])
+    audit_record(org=locked.org, actor=actor, action="seat.revoke", target=locked.user_name)
     return locked
 
 

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from directory.audit import Actor, audit_record
 from directory.errors import LimitReached, NotFound, PreconditionFailed
 from directory.models import ScimDirectory
 from tokens.models import AdminApiKey, ScimToken, TokenIssueReplay
@@ -78,6 +79,7 @@ def token_issue(
     directory: ScimDirectory,
     name: str = "",
     created_by: User | None = None,
+    actor: Actor | None = None,
 ) -> IssuedToken:
     """Issue a token for the directory; its plaintext is returned here and never again.
 
@@ -103,10 +105,15 @@ def token_issue(
             digest=token_digest(plaintext),
             created_by=created_by,
         )
+        audit_record(
+            org=locked.org, actor=actor, action="token.issue", target=f"{token.prefix}… {name}"
+        )
     return IssuedToken(token=token, plaintext=plaintext)
 
 
-def token_revoke(*, directory: ScimDirectory, token_id: str) -> ScimToken:
+def token_revoke(
+    *, directory: ScimDirectory, token_id: str, actor: Actor | None = None
+) -> ScimToken:
     """Revoke one of the directory's tokens; it authenticates nothing from now on."""
     try:
         token = directory.tokens.get(id=uuid.UUID(str(token_id)))
@@ -115,6 +122,9 @@ def token_revoke(*, directory: ScimDirectory, token_id: str) -> ScimToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit_record(
+            org=directory.org, actor=actor, action="token.revoke", target=f"{token.prefix}…"
+        )
     token_cache_forget([token.digest])
     return token
 
@@ -163,7 +173,12 @@ def api_key_revoke(*, user: User, key_id: str) -> AdminApiKey:
 
 
 def token_issue_once(
-    *, directory: ScimDirectory, name: str, created_by: User, idempotency_key: str
+    *,
+    directory: ScimDirectory,
+    name: str,
+    created_by: User,
+    idempotency_key: str,
+    actor: Actor | None = None,
 ) -> tuple[ScimToken, str | None]:
     """token_issue honouring an Idempotency-Key: the first call issues (and returns the
     plaintext); a retry with the same key returns the same token, without plaintext."""
@@ -174,7 +189,7 @@ def token_issue_once(
     )
     if replay is not None:
         return replay.token, None
-    issued = token_issue(directory=directory, name=name, created_by=created_by)
+    issued = token_issue(directory=directory, name=name, created_by=created_by, actor=actor)
     try:
         with transaction.atomic():
             TokenIssueReplay.objects.create(

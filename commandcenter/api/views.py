@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from commandcenter.views import _when, get_org_for_admin
 from directory import selectors, services
+from directory.audit import Actor
 from directory.models import (
     EndUser,
     Group,
@@ -184,9 +185,14 @@ class OrgScoped:
         view: Any = self
         return get_org_for_admin(view.request, view.kwargs["slug"])
 
-    def actor(self) -> str:
+    def actor(self) -> Actor:
         view: Any = self
-        return f"api: {view.request.user.get_username()}"
+        return Actor(
+            who=view.request.user.get_username(), via="api", ip=view.request.META.get("REMOTE_ADDR")
+        )
+
+    def client(self) -> str:
+        return f"api: {self.actor().who}"
 
 
 class OrgList(generics.ListAPIView[Org]):
@@ -226,7 +232,7 @@ class IdpDetail(OrgScoped, APIView):
     def put(self, request: Request, slug: str) -> Response:
         data = IdentityProviderSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        idp = services.idp_configure(org=self.org, **data.validated_data)
+        idp = services.idp_configure(org=self.org, actor=self.actor(), **data.validated_data)
         return Response(IdentityProviderSerializer(idp).data)
 
 
@@ -248,29 +254,35 @@ class DirectoryDetail(OrgScoped, APIView):
         org, values = self.org, data.validated_data
         self.directory()
         if "deprovision" in values:
-            services.scim_policy_set(org=org, deprovision=values["deprovision"])
+            services.scim_policy_set(org=org, deprovision=values["deprovision"], actor=self.actor())
         if "access_groups" in values:
-            services.scim_access_groups_set(org=org, names=values["access_groups"])
+            services.scim_access_groups_set(
+                org=org, names=values["access_groups"], actor=self.actor()
+            )
         if "reject_special_characters" in values:
-            services.scim_name_rule_set(org=org, enabled=values["reject_special_characters"])
+            services.scim_name_rule_set(
+                org=org, enabled=values["reject_special_characters"], actor=self.actor()
+            )
         return Response(DirectorySerializer(self.directory()).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, slug: str) -> Response:
-        services.scim_directory_delete(org=self.org)
+        services.scim_directory_delete(org=self.org, actor=self.actor())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DirectoryEnable(OrgScoped, APIView):
     @extend_schema(request=None, responses=DirectorySerializer)
     def post(self, request: Request, slug: str) -> Response:
-        return Response(DirectorySerializer(services.scim_enable(org=self.org)).data)
+        directory = services.scim_enable(org=self.org, actor=self.actor())
+        return Response(DirectorySerializer(directory).data)
 
 
 class DirectoryDisable(OrgScoped, APIView):
     @extend_schema(request=None, responses=DirectorySerializer)
     def post(self, request: Request, slug: str) -> Response:
-        return Response(DirectorySerializer(services.scim_disable(org=self.org)).data)
+        directory = services.scim_disable(org=self.org, actor=self.actor())
+        return Response(DirectorySerializer(directory).data)
 
 
 class TokenList(OrgScoped, APIView):
@@ -304,12 +316,14 @@ class TokenList(OrgScoped, APIView):
                 name=data.validated_data["name"],
                 created_by=request.user,  # type: ignore[arg-type]
                 idempotency_key=key,
+                actor=self.actor(),
             )
         else:
             issued = token_issue(
                 directory=directory,
                 name=data.validated_data["name"],
                 created_by=request.user,  # type: ignore[arg-type]
+                actor=self.actor(),
             )
             token, plaintext = issued.token, issued.plaintext
         body = {
@@ -331,7 +345,7 @@ class TokenRevoke(OrgScoped, APIView):
     @extend_schema(request=None, responses=ScimTokenSerializer)
     def post(self, request: Request, slug: str, token_id: str) -> Response:
         directory = DirectoryDetail.directory(self)  # type: ignore[arg-type]
-        token = token_revoke(directory=directory, token_id=token_id)
+        token = token_revoke(directory=directory, token_id=token_id, actor=self.actor())
         return Response(ScimTokenSerializer(token).data)
 
 
@@ -378,7 +392,7 @@ class UserList(OrgScoped, generics.ListAPIView[EndUser]):
                 emails=[{"value": email, "type": "work", "primary": True}],
             ),
             source=Source.MANUAL,
-            client=self.actor(),
+            client=self.client(),
         )
         return Response(EndUserSerializer(user).data, status=status.HTTP_201_CREATED)
 
@@ -396,7 +410,7 @@ class UserDetail(OrgScoped, APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, slug: str, user_id: str) -> Response:
-        services.user_delete(user=self.user(user_id), actor=request.user.get_username())
+        services.user_delete(user=self.user(user_id), actor=self.actor())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -407,9 +421,9 @@ class UserSeat(UserDetail):
         data.is_valid(raise_exception=True)
         user = self.user(user_id)
         if data.validated_data["seat"]:
-            user = services.seat_assign(user=user, actor=request.user.get_username())
+            user = services.seat_assign(user=user, actor=self.actor())
         else:
-            user = services.seat_revoke(user=user, actor=request.user.get_username())
+            user = services.seat_revoke(user=user, actor=self.actor())
         return Response(EndUserSerializer(user).data)
 
 
@@ -428,7 +442,7 @@ class GroupList(OrgScoped, generics.ListAPIView[Group]):
             org=self.org,
             display_name=data.validated_data["display_name"],
             source=Source.MANUAL,
-            client=self.actor(),
+            client=self.client(),
         )
         return Response(GroupSerializer(group).data, status=status.HTTP_201_CREATED)
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from directory.audit import Actor
 from directory.errors import LimitReached
 from directory.models import EndUser, Org
 from directory.services import (
@@ -53,7 +54,7 @@ def test_a_disabled_user_frees_its_seat_for_the_longest_waiting_user(small_org: 
 def test_a_deleted_user_frees_its_seat(small_org: Org) -> None:
     a = _user(small_org, "a")
     _user(small_org, "b")
-    user_delete(user=a, actor="alice@acme.example")
+    user_delete(user=a, actor=Actor(who="alice@acme.example"))
     small_org.refresh_from_db()
     assert small_org.seats_used == 1
     assert _seated(small_org) == {"b"}

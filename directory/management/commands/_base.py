@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from directory.audit import Actor
 from directory.errors import DirectoryError
 from directory.models import Org
 from directory.selectors import org_get
@@ -34,6 +36,11 @@ class SubcommandCommand(BaseCommand):
             return org_get(slug=slug)
         except DirectoryError as e:
             raise CommandError(e.message) from None
+
+    @property
+    def actor(self) -> Actor:
+        # Operators act from a shell: the audit trail names the system account.
+        return Actor(who=f"operator {getpass.getuser()}", via="cli")
 
     def say(self, text: str) -> None:
         self.stdout.write(text)

@@ -44,6 +44,7 @@ class Command(SubcommandCommand):
             entity_id=entity_id,
             issuer=issuer,
             client_id=client_id,
+            actor=self.actor,
         )
         self.say(
             f"Saved the identity provider of {slug}: "

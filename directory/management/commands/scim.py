@@ -80,12 +80,12 @@ class Command(SubcommandCommand):
         return directory
 
     def enable(self, slug: str, **_: Any) -> None:
-        directory = scim_enable(org=self.org(slug))
+        directory = scim_enable(org=self.org(slug), actor=self.actor)
         self.say(f"SCIM is enabled for {slug}.")
         self.say(f"Base URL: {directory.base_url}")
 
     def disable(self, slug: str, **_: Any) -> None:
-        scim_disable(org=self.org(slug))
+        scim_disable(org=self.org(slug), actor=self.actor)
         self.say(
             f"SCIM is disabled for {slug}: its Base URL answers 401 until it is enabled again."
         )
@@ -113,18 +113,18 @@ class Command(SubcommandCommand):
                 "Deleting the SCIM directory stops syncing and revokes its tokens; "
                 "users and groups stay. Add --yes to confirm."
             )
-        scim_directory_delete(org=self.org(slug))
+        scim_directory_delete(org=self.org(slug), actor=self.actor)
         self.say(f"Deleted the SCIM directory of {slug}. Its users and groups stay, as manual.")
 
     def policy(self, slug: str, deprovision: str, **_: Any) -> None:
-        directory = scim_policy_set(org=self.org(slug), deprovision=deprovision)
+        directory = scim_policy_set(org=self.org(slug), deprovision=deprovision, actor=self.actor)
         self.say(f"Deprovisioning for {slug}: {directory.get_deprovision_display()}")
 
     def access_groups(self, slug: str, names: str | None, clear: bool, **_: Any) -> None:
         wanted = [] if clear else [n for n in (names or "").split(",") if n.strip()]
         if not clear and not wanted:
             raise CommandError('Give group names: --set "Engineering,Sales" (or --clear)')
-        groups = scim_access_groups_set(org=self.org(slug), names=wanted)
+        groups = scim_access_groups_set(org=self.org(slug), names=wanted, actor=self.actor)
         if groups:
             self.say(
                 f"Access for {slug} is limited to: {', '.join(g.display_name for g in groups)}"
@@ -134,7 +134,7 @@ class Command(SubcommandCommand):
 
     def token_issue(self, slug: str, name: str, as_json: bool, **_: Any) -> None:
         directory = self.directory(self.org(slug))
-        issued = token_issue(directory=directory, name=name)
+        issued = token_issue(directory=directory, name=name, actor=self.actor)
         if json:
             self.say(
                 json.dumps(
@@ -170,7 +170,9 @@ class Command(SubcommandCommand):
             )
 
     def token_revoke(self, slug: str, token_id: str, **_: Any) -> None:
-        token = token_revoke(directory=self.directory(self.org(slug)), token_id=token_id)
+        token = token_revoke(
+            directory=self.directory(self.org(slug)), token_id=token_id, actor=self.actor
+        )
         self.say(
             f"Revoked token {token.id} ({token.prefix}…): it authenticates nothing from now on."
         )

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from io import StringIO
+
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+from rest_framework.test import APIClient
+
+from directory.models import AuditEvent, Org
+from directory.services import idp_configure
+from tokens.services import api_key_issue
+
+
+def test_admin_actions_are_audited_with_who_when_where_and_how(
+    org: Org, admin: User, other_admin: User
+) -> None:
+    console = Client(REMOTE_ADDR="10.1.2.3")
+    console.force_login(admin)
+    idp_configure(org=org, provider="okta", protocol="saml")
+    console.post("/o/acme/settings/scim/", {"enabled": "on"})
+    console.post("/o/acme/settings/tokens/", {"name": "Okta"})
+    console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"})
+    api = APIClient(REMOTE_ADDR="10.9.9.9")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_issue(user=admin).plaintext}")
+    api.post("/api/v1/orgs/acme/scim/disable/")
+    call_command("scim", "enable", "acme", stdout=StringIO())
+    console.post("/o/acme/settings/scim/delete/", {"confirm": "acme"})
+
+    trail = list(
+        AuditEvent.objects.filter(org=org)
+        .order_by("id")
+        .values_list("action", "via", "actor", "ip")
+    )
+    assert [(a, v) for a, v, _, _ in trail] == [
+        ("scim.enable", "console"),
+        ("token.issue", "console"),
+        ("scim.policy", "console"),
+        ("scim.disable", "api"),
+        ("scim.enable", "cli"),
+        ("scim.delete", "console"),
+    ]
+    assert trail[0][2:] == ("alice@acme.example", "10.1.2.3")
+    assert trail[3][2:] == ("alice@acme.example", "10.9.9.9")
+    assert trail[4][2].startswith("operator ")
+
+    page = console.get("/o/acme/settings/audit/").content.decode()
+    assert "scim.delete" in page and "10.1.2.3" in page
+    intruder = Client()
+    intruder.force_login(other_admin)
+    assert intruder.get("/o/acme/settings/audit/").status_code == 404
