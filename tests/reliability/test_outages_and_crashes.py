@@ -1,0 +1,277 @@
+"""Faults against the real production setup: gunicorn, Postgres and Redis processes of the
+test's own, on 127.0.0.1. Postgres stops and restarts during a sync; Redis goes away; a
+worker is killed in the middle of a large membership PATCH."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+pytestmark = pytest.mark.reliability
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+@dataclass
+class Stack:
+    tmp: Path
+    pg_port: int
+    redis_port: int
+    web_port: int
+    env: dict[str, str]
+    as_pg: list[str]
+    web: subprocess.Popen[bytes] | None = None
+    redis: subprocess.Popen[bytes] | None = None
+
+    @property
+    def db_url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.pg_port}/commandcenter"
+
+    def pg(self, action: str) -> None:
+        args = [str(PG_BIN / "pg_ctl"), "-D", str(self.tmp / "pg"), "-w", "-s"]
+        if action == "start":
+            args += [
+                "-l",
+                str(self.tmp / "pg.log"),
+                "-o",
+                f"-h 127.0.0.1 -p {self.pg_port} -k {self.tmp}",
+            ]
+        else:
+            args += ["-m", "fast"]
+        subprocess.run([*self.as_pg, *args, action], check=True)
+
+    def manage(self, *args: str) -> str:
+        r = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def start_web(self) -> None:
+        self.web = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "commandcenter.wsgi:application",
+                "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2", "--timeout", "30",
+            ],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        _wait_port(self.web_port)
+
+    def worker_pids(self) -> list[int]:
+        assert self.web is not None
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(self.web.pid)], capture_output=True, text=True
+        ).stdout
+        return [int(p) for p in out.split()]
+
+
+@pytest.fixture
+def stack() -> Iterator[Stack]:
+    tmp = Path(tempfile.mkdtemp(prefix="cc-faults-"))
+    as_pg: list[str] = []
+    if os.geteuid() == 0:
+        # initdb refuses to run as root
+        shutil.chown(tmp, "postgres")
+        as_pg = ["runuser", "-u", "postgres", "--"]
+    initdb = [str(PG_BIN / "initdb"), "-D", str(tmp / "pg"), "-U", "postgres", "-A", "trust"]
+    subprocess.run([*as_pg, *initdb, "--no-sync"], check=True, capture_output=True)
+    s = Stack(tmp, _free_port(), _free_port(), _free_port(), {}, as_pg)
+    s.pg("start")
+    createdb = [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(s.pg_port), "-U", "postgres"]
+    subprocess.run([*createdb, "commandcenter"], check=True)
+    redis = ["redis-server", "--bind", "127.0.0.1", "--port", str(s.redis_port), "--save", ""]
+    s.redis = subprocess.Popen([*redis, "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    _wait_port(s.redis_port)
+    s.env = {
+        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+        "DATABASE_URL": s.db_url,
+        "REDIS_URL": f"redis://127.0.0.1:{s.redis_port}/0",
+        "SECRET_KEY": "faults-test-secret-key-not-for-production-0123456789abcdef",
+        "SITE_URL": f"http://127.0.0.1:{s.web_port}",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DB_CONNECT_TIMEOUT": "2",
+        "SCIM_RATE_PER_TOKEN": "100000",
+        "SCIM_RATE_PER_ORG": "100000",
+    }
+    s.manage("migrate", "-v0")
+    try:
+        yield s
+    finally:
+        if s.web is not None:
+            s.web.send_signal(signal.SIGTERM)
+            s.web.wait(timeout=30)
+        if s.redis is not None and s.redis.poll() is None:
+            s.redis.terminate()
+            s.redis.wait(timeout=10)
+        subprocess.run(
+            [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(tmp / "pg"), "-m", "immediate", "-s", "stop"]
+        )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _scim(stack: Stack) -> tuple[str, dict[str, str]]:
+    stack.manage("org", "create", "acme", "--name", "Acme")
+    stack.manage("idp", "configure", "acme", "--provider", "okta", "--protocol", "saml")
+    stack.manage("scim", "enable", "acme")
+    issued = json.loads(stack.manage("scim", "token", "issue", "acme", "--json"))
+    return issued["base_url"], {"Authorization": f"Bearer {issued['token']}"}
+
+
+def _user(name: str) -> dict[str, object]:
+    return {"userName": name, "emails": [{"value": name, "type": "work"}], "active": True}
+
+
+def _rows(stack: Stack, sql: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(stack.db_url) as conn:
+        return list(conn.execute(sql).fetchall())
+
+
+def test_a_postgres_outage_gets_503s_and_the_service_recovers_by_itself(stack: Stack) -> None:
+    base, auth = _scim(stack)
+    stack.start_web()
+    acknowledged: list[str] = []
+    with httpx.Client(headers=auth, timeout=15) as client:
+        for i in range(20):
+            r = client.post(f"{base}/Users", json=_user(f"before{i}@acme.example"))
+            assert r.status_code == 201
+            acknowledged.append(f"before{i}@acme.example")
+        stack.pg("stop")
+        during = []
+        for i in range(10):
+            started = time.monotonic()
+            r = client.post(f"{base}/Users", json=_user(f"during{i}@acme.example"))
+            during.append((r.status_code, time.monotonic() - started, r))
+        for status, seconds, r in during:
+            assert status == 503, r.text
+            assert r.headers["Retry-After"] and r.json()["status"] == "503"
+            assert seconds < 10
+        stack.pg("start")
+        recovered = None
+        for i in range(50):
+            r = client.post(f"{base}/Users", json=_user(f"after{i}@acme.example"))
+            if r.status_code == 201:
+                acknowledged.append(f"after{i}@acme.example")
+                recovered = recovered if recovered is not None else i
+            time.sleep(0.1)
+        assert recovered is not None and recovered < 10
+    stored = {row[0] for row in _rows(stack, "SELECT user_name FROM directory_enduser")}
+    assert set(acknowledged) <= stored
+    assert not any(str(name).startswith("during") for name in stored)
+
+
+def test_scim_keeps_serving_while_redis_is_down(stack: Stack) -> None:
+    base, auth = _scim(stack)
+    stack.start_web()
+    with httpx.Client(headers=auth, timeout=15) as client:
+        assert client.get(f"{base}/Users").status_code == 200
+        assert stack.redis is not None
+        stack.redis.terminate()
+        stack.redis.wait(timeout=10)
+        for i in range(5):
+            r = client.post(f"{base}/Users", json=_user(f"noredis{i}@acme.example"))
+            assert r.status_code == 201, r.text
+        assert client.get(f"{base}/Users").json()["totalResults"] == 5
+
+
+def test_a_worker_killed_mid_patch_leaves_all_or_nothing(stack: Stack) -> None:
+    base, auth = _scim(stack)
+    stack.start_web()
+    with httpx.Client(headers=auth, timeout=60) as client:
+        ids = []
+        for start in range(0, 3000, 500):
+            for i in range(start, start + 500):
+                ids.append(
+                    client.post(f"{base}/Users", json=_user(f"m{i}@acme.example")).json()["id"]
+                )
+        group = client.post(f"{base}/Groups", json={"displayName": "Big"}).json()["id"]
+    body = {
+        "Operations": [{"op": "replace", "path": "members", "value": [{"value": i} for i in ids]}]
+    }
+    outcome: dict[str, object] = {}
+
+    def push() -> None:
+        try:
+            r = httpx.patch(
+                f"{base}/Groups/{group}?excludedAttributes=members",
+                json=body,
+                headers=auth,
+                timeout=60,
+            )
+            outcome["status"] = r.status_code
+        except httpx.HTTPError as e:
+            outcome["error"] = repr(e)
+
+    for attempt in range(5):
+        thread = threading.Thread(target=push)
+        thread.start()
+        time.sleep(0.05 + 0.03 * attempt)
+        for pid in stack.worker_pids():
+            os.kill(pid, signal.SIGKILL)
+        thread.join()
+        if "error" in outcome:
+            break
+        outcome.clear()
+        _rows(stack, "SELECT 1")
+    count = _rows(stack, f"SELECT count(*) FROM directory_membership WHERE group_id = '{group}'")[
+        0
+    ][0]
+    events = _rows(
+        stack, "SELECT count(*) FROM directory_provisioningevent WHERE action = 'group_members'"
+    )[0][0]
+    print(f"kill attempts {attempt + 1}, outcome {outcome}, members {count}, events {events}")
+    # The PATCH either committed whole (members and its event) or left nothing.
+    assert (count, events) in {(0, 0), (3000, 1)}
+    if outcome.get("status") == 200:
+        assert count == 3000
+    # gunicorn's master replaces the killed workers; the service goes on.
+    _wait_port(stack.web_port)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if (
+                httpx.get(
+                    f"{base}/Groups/{group}?excludedAttributes=members", headers=auth
+                ).status_code
+                == 200
+            ):
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        pytest.fail("the service did not come back after its workers were killed")
