@@ -106,3 +106,18 @@ def test_a_host_outside_allowed_hosts_still_gets_a_scim_error(
     assert_scim_error(r, 400)
     page = Client(HTTP_HOST="evil.example").get("/accounts/login/")
     assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+
+
+def test_tokens_and_passwords_never_reach_the_logs(
+    directory: ScimDirectory, token: str, caplog: object
+) -> None:
+    import logging
+
+    scim = ScimClient(directory, token)
+    with caplog.at_level(logging.DEBUG):  # type: ignore[attr-defined]
+        scim.post("/Users", okta_user("log@acme.example", password="Hunter2-secret"))
+        scim.post("/Users", "{broken")
+        ScimClient(directory, token + "x").get("/Users")
+    text = caplog.text  # type: ignore[attr-defined]
+    assert token not in text and token.removeprefix("ccscim_") not in text
+    assert "Hunter2-secret" not in text
