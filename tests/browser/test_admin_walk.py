@@ -128,6 +128,9 @@ def test_an_admin_sets_up_scim_and_watches_provisioning(page: Page, org: Org, ad
     expect(page.get_by_text("deleted by the org's deprovisioning policy")).to_be_visible()
 
     page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Disable: keep the user, marked disabled").check()
+    page.get_by_role("button", name="Save deprovisioning").click()
+    expect(page.get_by_text("Deprovisioning set to Disable")).to_be_visible()
     page.get_by_role("button", name="Delete SCIM directory").click()
     page.get_by_label("Type acme to confirm").fill("acme")
     page.locator("#delete-directory").get_by_role("button", name="Delete SCIM directory").click()
