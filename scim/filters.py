@@ -1,61 +1,81 @@
-"""SCIM filters (RFC 7644 §3.4.2.2), parsed here and evaluated in SQL through the ORM.
+"""SCIM filters (RFC 7644 §3.4.2.2): parsed here, evaluated in SQL through the ORM.
 
-    parse_filter(text) -> Node              the AST, or FilterError
-    matches(node, item) -> bool             a filter against a dict (PATCH value paths)
+    FilterError                         a ValueError whose message is safe to show an IdP;
+                                        the views turn it into 400 scimType invalidFilter
+    parse_filter(text) -> Node          the AST: Compare(path, op, value), Present(path),
+                                        And(left, right), Or(left, right), Not(node),
+                                        ValuePath(path, filter, then)
+    matches(node, item) -> bool         a filter against a plain dict, such as one element of
+                                        `emails` or `members` (PATCH value paths)
     filter_users(qs, text) / filter_groups(qs, text)
-                                            narrow a queryset that already starts from the
-                                            request's org, so no filter can reach another org
+                                        narrow a queryset that already starts from the
+                                        request's org, so no filter can reach another org
     user_sort_key(attr) / group_sort_key(attr)
-                                            an order_by() expression for sortBy
+                                        an order_by() key for sortBy; FilterError if unknown
 
 Grammar: `or` binds looser than `and`, which binds looser than `not`; parentheses; value
 paths (`emails[type eq "work" and value co "@x"]`, and Entra's
 `emails[type eq "work"].value eq "x"`). Attribute names and operators are
-case-insensitive and may carry their schema URN. Every attribute a filter may name is
-mapped explicitly below: anything else is a FilterError (400 invalidFilter), never a
+case-insensitive and may carry their schema URN; values are JSON literals. Every attribute
+a filter may name is mapped explicitly below: anything else is a FilterError, never a
 silent match.
 """
 
 from __future__ import annotations
 
 import json
-import operator
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC
-from typing import Any, Union
+from datetime import UTC, datetime, time
+from typing import Any, Literal, Union
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.expressions import OrderBy
-from django.db.models.functions import Lower
-from django.utils.dateparse import parse_datetime
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.expressions import Expression
+from django.db.models.functions import Length, Lower, Right, StrIndex
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    LessThan,
+    LessThanOrEqual,
+)
+from django.utils.dateparse import parse_date, parse_datetime
 
 from directory.models import EndUser, Group, Membership, UserEmail
 
 MAX_FILTER_LENGTH = 4096
+# Each `(`, `[` and `not` is a level; evaluation recurses once per level, so this also
+# bounds the stack that hostile input can use.
 MAX_DEPTH = 50
 
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:user:"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:group:"
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:"
 
-COMPARE_OPS = {"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"}
+COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
+_KEYWORDS = COMPARE_OPS | {"pr", "and", "or", "not"}
 
 
 class FilterError(ValueError):
     """A filter that cannot be evaluated; the message is safe to show an IdP."""
 
 
-# AST ----------------------------------------------------------------------------------
+def _show(text: str) -> str:
+    # Error messages echo the IdP's input, but never a whole 4 KB of it.
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+# AST -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Compare:
-    path: str  # as written: compare with .lower()
-    op: str
-    value: Any
+    path: str  # as written; compare with .lower()
+    op: str  # lower-case, one of COMPARE_OPS
+    value: Any  # str, bool, int, float or None
 
 
 @dataclass(frozen=True)
@@ -82,7 +102,7 @@ class Not:
 
 @dataclass(frozen=True)
 class ValuePath:
-    """`attr[filter]`, optionally followed by `.sub op value` (Entra's form)."""
+    """`path[filter]`, optionally followed by `.sub op value` (`then`, Entra's form)."""
 
     path: str
     filter: Node
@@ -92,26 +112,39 @@ class ValuePath:
 Node = Union[Compare, Present, And, Or, Not, ValuePath]  # noqa: UP007 - used at runtime
 
 
-# Tokenizer -----------------------------------------------------------------------------
+def _operands(node: And | Or) -> Iterator[Node]:
+    """The operands of a chain `a and b and c` without recursing down it: the parser
+    builds chains left-deep, and a 4 KB filter can hold hundreds of terms."""
+    right: list[Node] = []
+    current: Node = node
+    while isinstance(current, And | Or) and type(current) is type(node):
+        right.append(current.right)
+        current = current.left
+    yield current
+    yield from reversed(right)
+
+
+# Parser ----------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<string>"(?:[^"\\]|\\.)*")
-  | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w:.]))
+  | (?P<number>-?\d[\w.+-]*)
   | (?P<subattr>\.[A-Za-z$][\w$-]*)
   | (?P<word>[A-Za-z$][\w:.$-]*)
   | (?P<punct>[()\[\]])
     """,
     re.VERBOSE,
 )
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Token:
     kind: str
     text: str
-    pos: int
+    pos: int  # 1-based, for messages
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -121,37 +154,41 @@ def _tokenize(text: str) -> list[_Token]:
         m = _TOKEN.match(text, pos)
         if m is None:
             raise FilterError(f"Unexpected character {text[pos]!r} at position {pos + 1}")
-        kind = m.lastgroup or ""
-        if kind != "ws":
-            tokens.append(_Token(kind, m.group(), pos))
+        if m.lastgroup != "ws":
+            tokens.append(_Token(m.lastgroup or "", m.group(), pos + 1))
         pos = m.end()
     return tokens
 
 
+@dataclass
 class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.i = 0
-        self.depth = 0
+    tokens: list[_Token]
+    i: int = 0
+    depth: int = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
 
-    def peek_word(self) -> str | None:
+    def peek_keyword(self) -> str | None:
         t = self.peek()
         return t.text.lower() if t is not None and t.kind == "word" else None
 
-    def next(self, what: str) -> _Token:
+    def take(self, what: str) -> _Token:
         t = self.peek()
         if t is None:
             raise FilterError(f"The filter ends where {what} was expected")
         self.i += 1
         return t
 
-    def expect_punct(self, char: str) -> None:
-        t = self.next(f"{char!r}")
+    def expect(self, char: str) -> None:
+        t = self.take(repr(char))
         if t.text != char:
-            raise FilterError(f"Expected {char!r} at position {t.pos + 1}, found {t.text!r}")
+            raise FilterError(f"Expected {char!r} at position {t.pos}, found {_show(t.text)}")
+
+    def descend(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FilterError(f"The filter is nested more than {MAX_DEPTH} levels deep")
 
     def parse(self) -> Node:
         if not self.tokens:
@@ -159,94 +196,109 @@ class _Parser:
         node = self.parse_or()
         t = self.peek()
         if t is not None:
-            raise FilterError(f"Unexpected {t.text!r} at position {t.pos + 1}")
+            raise FilterError(f"Unexpected {_show(t.text)} at position {t.pos}")
         return node
 
     def parse_or(self) -> Node:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise FilterError(f"The filter is nested more than {MAX_DEPTH} levels deep")
         node = self.parse_and()
-        while self.peek_word() == "or":
+        while self.peek_keyword() == "or":
             self.i += 1
             node = Or(node, self.parse_and())
-        self.depth -= 1
         return node
 
     def parse_and(self) -> Node:
         node = self.parse_not()
-        while self.peek_word() == "and":
+        while self.peek_keyword() == "and":
             self.i += 1
             node = And(node, self.parse_not())
         return node
 
     def parse_not(self) -> Node:
-        if self.peek_word() == "not":
+        if self.peek_keyword() == "not":
+            # The RFC wants `not (...)`; a bare `not a eq b` is unambiguous, so accept it.
             self.i += 1
-            return Not(self.parse_not())
+            self.descend()
+            node: Node = Not(self.parse_not())
+            self.depth -= 1
+            return node
         t = self.peek()
         if t is not None and t.text == "(":
             self.i += 1
+            self.descend()
             node = self.parse_or()
-            self.expect_punct(")")
+            self.expect(")")
+            self.depth -= 1
             return node
         return self.parse_attribute_expression()
 
     def parse_attribute_expression(self) -> Node:
-        t = self.next("an attribute name")
-        if t.kind != "word" or t.text.lower() in {"and", "or", "not"} | COMPARE_OPS:
+        t = self.take("an attribute name")
+        if t.kind != "word" or t.text.lower() in _KEYWORDS:
             raise FilterError(
-                f"Expected an attribute name at position {t.pos + 1}, found {t.text!r}"
+                f"Expected an attribute name at position {t.pos}, found {_show(t.text)}"
             )
-        path = t.text
         nxt = self.peek()
-        if nxt is not None and nxt.text == "[":
+        if nxt is None or nxt.text != "[":
+            return self.parse_comparison(t.text)
+        self.i += 1
+        self.descend()
+        inner = self.parse_or()
+        self.expect("]")
+        self.depth -= 1
+        then: Compare | Present | None = None
+        sub = self.peek()
+        if sub is not None and sub.kind == "subattr":
             self.i += 1
-            inner = self.parse_or()
-            self.expect_punct("]")
-            sub = self.peek()
-            then: Compare | Present | None = None
-            if sub is not None and sub.kind == "subattr":
-                self.i += 1
-                then = self.parse_comparison(sub.text[1:])
-            return ValuePath(path, inner, then)
-        return self.parse_comparison(path)
+            then = self.parse_comparison(sub.text[1:])
+        return ValuePath(t.text, inner, then)
 
     def parse_comparison(self, path: str) -> Compare | Present:
-        t = self.next("an operator")
+        t = self.take(f"an operator after {_show(path)}")
         op = t.text.lower()
         if t.kind != "word" or op not in COMPARE_OPS | {"pr"}:
-            raise FilterError(f"Unknown operator {t.text!r} at position {t.pos + 1}")
+            raise FilterError(f"Unknown operator {_show(t.text)} at position {t.pos}")
         if op == "pr":
             return Present(path)
-        v = self.next("a value")
+        value = self.parse_value()
+        # Operators that make no sense for the literal's type fail whatever the attribute.
+        if isinstance(value, bool) and op not in ("eq", "ne"):
+            raise FilterError(f"{path} {op} {str(value).lower()}: booleans take only eq and ne")
+        if value is None and op not in ("eq", "ne"):
+            raise FilterError(f"{path} {op} null: null takes only eq and ne")
+        if isinstance(value, int | float) and op in ("co", "sw", "ew"):
+            raise FilterError(f"{path} {op} {value}: {op} compares strings")
+        return Compare(path, op, value)
+
+    def parse_value(self) -> Any:
+        v = self.take("a value")
         if v.kind == "string":
             try:
-                value: Any = json.loads(v.text)
+                return json.loads(v.text)
             except ValueError:
-                raise FilterError(f"Invalid string at position {v.pos + 1}") from None
-        elif v.kind == "number":
-            value = json.loads(v.text)
-        elif v.kind == "word" and v.text.lower() in ("true", "false", "null"):
-            value = {"true": True, "false": False, "null": None}[v.text.lower()]
-        else:
-            raise FilterError(
-                f"Expected a value (a quoted string, number, true, false or null) at position "
-                f"{v.pos + 1}, found {v.text!r}"
-            )
-        return Compare(path, op, value)
+                raise FilterError(f"Invalid string at position {v.pos}") from None
+        if v.kind == "number":
+            if not _JSON_NUMBER.fullmatch(v.text):
+                raise FilterError(f"Invalid number {_show(v.text)} at position {v.pos}")
+            return json.loads(v.text)
+        literals = {"true": True, "false": False, "null": None}
+        if v.kind == "word" and v.text.lower() in literals:
+            return literals[v.text.lower()]
+        raise FilterError(
+            f"Expected a value (a quoted string, a number, true, false or null) at position "
+            f"{v.pos}, found {_show(v.text)}"
+        )
 
 
 def parse_filter(text: str) -> Node:
-    """Parse a SCIM filter; FilterError on anything malformed."""
+    """Parse a SCIM filter into its AST; FilterError on anything malformed."""
     if not isinstance(text, str):
         raise FilterError("The filter must be a string")
     if len(text) > MAX_FILTER_LENGTH:
         raise FilterError(f"The filter is longer than {MAX_FILTER_LENGTH} characters")
-    return _Parser(text).parse()
+    return _Parser(_tokenize(text)).parse()
 
 
-# Evaluation against a dict (PATCH value paths) --------------------------------------------
+# Evaluation against a dict (PATCH value paths) ------------------------------------------
 
 
 def _lookup(item: Mapping[str, Any], path: str) -> Any:
@@ -258,348 +310,360 @@ def _lookup(item: Mapping[str, Any], path: str) -> Any:
     return current
 
 
-_ORDERING: dict[str, Callable[[Any, Any], Any]] = {
-    "gt": operator.gt,
-    "ge": operator.ge,
-    "lt": operator.lt,
-    "le": operator.le,
-}
+def _as_bool(value: Any) -> Any:
+    # Entra sends booleans as "True"/"False" strings; stored elements may carry them too.
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
 
 
 def _compare_python(actual: Any, op: str, expected: Any) -> bool:
+    if isinstance(expected, bool):
+        actual = _as_bool(actual)
+        same = isinstance(actual, bool) and actual == expected
+        return same if op == "eq" else not same
+    if isinstance(actual, bool):
+        # Python would call True == 1; SCIM would not.
+        return op == "ne"
     if isinstance(actual, str) and isinstance(expected, str):
-        a, e = actual.lower(), expected.lower()
-    else:
-        a, e = actual, expected
-    if op == "eq":
-        return bool(a == e)
-    if op == "ne":
-        return bool(a != e)
-    if not isinstance(a, str) or not isinstance(e, str):
-        if op in ("co", "sw", "ew"):
+        actual, expected = actual.lower(), expected.lower()
+    if op in ("eq", "ne"):
+        return bool(actual == expected) == (op == "eq")
+    if op in ("co", "sw", "ew"):
+        if not isinstance(actual, str) or not isinstance(expected, str):
             return False
-    if op == "co":
-        return e in a
-    if op == "sw":
-        return bool(a.startswith(e))
-    if op == "ew":
-        return bool(a.endswith(e))
+        if op == "co":
+            return expected in actual
+        return actual.startswith(expected) if op == "sw" else actual.endswith(expected)
     try:
-        return bool(_ORDERING[op](a, e))
+        if op == "gt":
+            return bool(actual > expected)
+        if op == "ge":
+            return bool(actual >= expected)
+        if op == "lt":
+            return bool(actual < expected)
+        return bool(actual <= expected)
     except TypeError:
         return False
 
 
 def matches(node: Node, item: Mapping[str, Any]) -> bool:
     """Whether a dict (one element of a multi-valued attribute) satisfies the filter.
-    Strings compare case-insensitively."""
+
+    Strings compare case-insensitively: the sub-attributes filtered in PATCH paths
+    (type, value, display of emails, members, ...) are caseExact false or UUIDs."""
     if isinstance(node, And):
-        return matches(node.left, item) and matches(node.right, item)
+        return all(matches(n, item) for n in _operands(node))
     if isinstance(node, Or):
-        return matches(node.left, item) or matches(node.right, item)
+        return any(matches(n, item) for n in _operands(node))
     if isinstance(node, Not):
         return not matches(node.node, item)
     if isinstance(node, Present):
-        value = _lookup(item, node.path)
-        return value not in (None, "", [], {})
+        return _lookup(item, node.path) not in (None, "", [], {})
     if isinstance(node, Compare):
         return _compare_python(_lookup(item, node.path), node.op, node.value)
     values = _lookup(item, node.path)
-    elements = (
-        values if isinstance(values, list) else [values] if isinstance(values, Mapping) else []
+    elements = values if isinstance(values, list) else [values]
+    return any(
+        isinstance(e, Mapping)
+        and matches(node.filter, e)
+        and (node.then is None or matches(node.then, e))
+        for e in elements
     )
-    for element in elements:
-        if isinstance(element, Mapping) and matches(node.filter, element):
-            if node.then is None or matches(node.then, element):
-                return True
-    return False
 
 
-# Compilation to SQL --------------------------------------------------------------------
-
-Compiler = Callable[[Compare | Present], Q]
+# Attribute maps --------------------------------------------------------------------------
 
 
-def _string_q(column: str, case_exact: bool = False) -> Compiler:
-    def compile_(node: Compare | Present) -> Q:
-        if isinstance(node, Present):
-            return ~Q(**{column: ""}) & Q(**{f"{column}__isnull": False})
-        if node.value is None:
-            if node.op in ("eq", "ne"):
-                q = Q(**{column: ""}) | Q(**{f"{column}__isnull": True})
-                return q if node.op == "eq" else ~q
-            raise FilterError(f"{node.path} {node.op} null is not a comparison")
-        if not isinstance(node.value, str):
-            raise FilterError(f"{node.path} compares with a string, not {node.value!r}")
-        # LOWER(col) = 'x' uses the functional indexes; Django's iexact (UPPER) would not.
-        key, value = (
-            (column, node.value) if case_exact else (f"{column}__lower", node.value.lower())
-        )
-        lookup = {
-            "eq": "exact",
-            "ne": "exact",
-            "co": "contains",
-            "sw": "startswith",
-            "ew": "endswith",
-            "gt": "gt",
-            "ge": "gte",
-            "lt": "lt",
-            "le": "lte",
-        }[node.op]
-        q = Q(**{f"{key}__{lookup}": value})
-        return ~q if node.op == "ne" else q
+@dataclass(frozen=True)
+class Column:
+    """A single-valued attribute stored in one column of the resource's (or a related) table."""
 
-    return compile_
+    name: str
+    kind: Literal["string", "bool", "datetime", "uuid"] = "string"
+    # RFC 7643 caseExact: only id and externalId among what we map.
+    case_exact: bool = False
+    nullable: bool = False
 
 
-def _bool_q(column: str) -> Compiler:
-    def compile_(node: Compare | Present) -> Q:
-        if isinstance(node, Present):
-            return Q()
-        if node.op not in ("eq", "ne"):
-            raise FilterError(f"{node.path} is a boolean: only eq, ne and pr apply")
-        value = node.value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            value = value.lower() == "true"
-        if not isinstance(value, bool):
-            raise FilterError(f"{node.path} compares with true or false, not {node.value!r}")
-        q = Q(**{column: value})
-        return ~q if node.op == "ne" else q
+@dataclass(frozen=True)
+class Related:
+    """A multi-valued attribute kept as rows of another table, filtered with EXISTS over
+    the rows of this resource, so every condition in `attr[...]` holds on ONE row."""
 
-    return compile_
+    model: type[models.Model]
+    link: str  # that table's foreign key to the resource
+    subs: Mapping[str, Column]
+    # `emails eq "x"` means emails.value eq "x" (RFC 7644 §3.4.2.2).
+    default: str = "value"
+    label: str = ""
 
 
-def _datetime_q(column: str) -> Compiler:
-    def compile_(node: Compare | Present) -> Q:
-        if isinstance(node, Present):
-            return Q()
-        if node.op in ("co", "sw", "ew"):
-            raise FilterError(f"{node.path} is a date-time: use eq, ne, gt, ge, lt or le")
-        when = parse_datetime(node.value) if isinstance(node.value, str) else None
-        if when is None:
-            raise FilterError(
-                f"{node.path} compares with an ISO 8601 date-time, not {node.value!r}"
-            )
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        lookup = {"eq": "exact", "ne": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
-        q = Q(**{f"{column}__{lookup[node.op]}": when})
-        return ~q if node.op == "ne" else q
-
-    return compile_
+def _enterprise(attributes: dict[str, Column]) -> dict[str, Column]:
+    # Accepted with their URN and, being unambiguous, without it (Entra's `manager eq`).
+    return {**attributes, **{ENTERPRISE_URN + k: v for k, v in attributes.items()}}
 
 
-def _uuid_q(column: str, nullable: bool = False) -> Compiler:
-    def compile_(node: Compare | Present) -> Q:
-        if isinstance(node, Present):
-            return Q(**{f"{column}__isnull": False}) if nullable else Q()
-        if node.op not in ("eq", "ne"):
-            raise FilterError(f"{node.path} is an id: only eq, ne and pr apply")
+USER_ATTRIBUTES: Mapping[str, Column | Related] = {
+    "id": Column("id", "uuid", case_exact=True),
+    "externalid": Column("external_id", case_exact=True),
+    "username": Column("user_name"),
+    "displayname": Column("display_name"),
+    "nickname": Column("nick_name"),
+    "title": Column("title"),
+    "usertype": Column("user_type"),
+    "preferredlanguage": Column("preferred_language"),
+    "locale": Column("locale"),
+    "timezone": Column("timezone"),
+    "profileurl": Column("profile_url"),
+    "active": Column("active", "bool"),
+    "name.formatted": Column("name_formatted"),
+    "name.familyname": Column("family_name"),
+    "name.givenname": Column("given_name"),
+    "name.middlename": Column("middle_name"),
+    "name.honorificprefix": Column("honorific_prefix"),
+    "name.honorificsuffix": Column("honorific_suffix"),
+    "meta.created": Column("created_at", "datetime"),
+    "meta.lastmodified": Column("updated_at", "datetime"),
+    **_enterprise(
+        {
+            "employeenumber": Column("employee_number"),
+            "costcenter": Column("cost_center"),
+            "organization": Column("organization"),
+            "division": Column("division"),
+            "department": Column("department"),
+            "manager": Column("manager_id", "uuid", case_exact=True, nullable=True),
+            "manager.value": Column("manager_id", "uuid", case_exact=True, nullable=True),
+        }
+    ),
+    "emails": Related(
+        UserEmail,
+        "user",
+        {
+            "value": Column("value"),
+            "type": Column("type"),
+            "primary": Column("primary", "bool"),
+        },
+        label="emails",
+    ),
+    "groups": Related(
+        Membership,
+        "user",
+        {
+            "value": Column("group_id", "uuid", case_exact=True),
+            "display": Column("group__display_name"),
+        },
+        label="groups",
+    ),
+}
+
+GROUP_ATTRIBUTES: Mapping[str, Column | Related] = {
+    "id": Column("id", "uuid", case_exact=True),
+    "externalid": Column("external_id", case_exact=True),
+    "displayname": Column("display_name"),
+    "meta.created": Column("created_at", "datetime"),
+    "meta.lastmodified": Column("updated_at", "datetime"),
+    # No members.display: our member objects carry none.
+    "members": Related(
+        Membership,
+        "group",
+        {"value": Column("user_id", "uuid", case_exact=True)},
+        label="members",
+    ),
+}
+
+
+# Compilation to SQL ----------------------------------------------------------------------
+
+# Conditions that stay true (false) when negated, unlike an empty Q(), which `not` leaves
+# matching everything.
+_ALWAYS = Q(pk__isnull=False)
+_NEVER = Q(pk__in=[])
+
+_ORDERING: Mapping[str, Callable[[Any, Any], Any]] = {
+    "gt": GreaterThan,
+    "ge": GreaterThanOrEqual,
+    "lt": LessThan,
+    "le": LessThanOrEqual,
+}
+
+
+def _present(column: Column) -> Q:
+    if column.kind == "string":
+        return Q(**{f"{column.name}__isnull": False}) & ~Q(**{column.name: ""})
+    if column.nullable:
+        return Q(**{f"{column.name}__isnull": False})
+    return _ALWAYS
+
+
+def _string_q(column: Column, node: Compare) -> Q:
+    if not isinstance(node.value, str):
+        raise FilterError(f"{node.path} compares with a string, not {node.value!r}")
+    lhs: Any = F(column.name)
+    rhs: Any = Value(node.value)
+    if not column.case_exact:
+        # The database folds both sides, as the LOWER(...) unique indexes do, so a filter
+        # finds exactly what a create would collide with; iexact (UPPER) would skip them.
+        lhs, rhs = Lower(lhs), Lower(rhs)
+    if node.op in ("co", "sw", "ew"):
+        if node.value == "":
+            return _ALWAYS
+        # Positions rather than LIKE: no wildcards to escape, and SQLite's LIKE ignores
+        # case even for case-exact attributes.
+        if node.op == "co":
+            return Q(GreaterThan(StrIndex(lhs, rhs), Value(0)))
+        if node.op == "sw":
+            return Q(Exact(StrIndex(lhs, rhs), Value(1)))
+        return Q(Exact(Right(lhs, Length(rhs)), rhs))
+    if node.op in ("eq", "ne"):
+        q = Q(Exact(lhs, rhs))
+        return q if node.op == "eq" else ~q
+    return Q(_ORDERING[node.op](lhs, rhs))
+
+
+def _bool_q(column: Column, node: Compare) -> Q:
+    if node.op not in ("eq", "ne"):
+        raise FilterError(f"{node.path} is a boolean: only eq, ne and pr apply")
+    value = _as_bool(node.value)
+    if not isinstance(value, bool):
+        raise FilterError(f"{node.path} compares with true or false, not {node.value!r}")
+    return Q(**{column.name: value == (node.op == "eq")})
+
+
+def _datetime_q(column: Column, node: Compare) -> Q:
+    if node.op in ("co", "sw", "ew"):
+        raise FilterError(f"{node.path} is a date-time: use eq, ne, gt, ge, lt or le")
+    when: datetime | None = None
+    if isinstance(node.value, str):
         try:
-            q = Q(**{column: uuid.UUID(str(node.value))})
-        except ValueError:
-            q = Q(pk__in=[])  # not an id at all: matches nothing
-        return ~q if node.op == "ne" else q
+            when = parse_datetime(node.value)
+            day = parse_date(node.value) if when is None else None
+        except ValueError:  # well-formed but impossible, like month 13
+            day = None
+        if day is not None:
+            when = datetime.combine(day, time(), tzinfo=UTC)
+    if when is None:
+        raise FilterError(f"{node.path} compares with an ISO 8601 date-time, not {node.value!r}")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    lookup = {"eq": "exact", "ne": "exact", "gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
+    q = Q(**{f"{column.name}__{lookup[node.op]}": when})
+    return ~q if node.op == "ne" else q
 
-    return compile_
+
+def _uuid_q(column: Column, node: Compare) -> Q:
+    if node.op not in ("eq", "ne"):
+        raise FilterError(f"{node.path} is an id: only eq, ne and pr apply")
+    if not isinstance(node.value, str):
+        raise FilterError(f"{node.path} compares with a string, not {node.value!r}")
+    try:
+        q = Q(**{column.name: uuid.UUID(node.value)})
+    except ValueError:
+        q = _NEVER  # not one of our ids, so nothing has it; no database error either
+    return q if node.op == "eq" else ~q
 
 
-def _exists(
-    model: type[UserEmail] | type[Membership],
-    link: str,
-    attributes: dict[str, Compiler],
-    label: str,
-) -> Callable[[Node | None, Compare | Present | None], Q]:
-    """A multi-valued attribute kept in another table: `attr[filter].sub op v` becomes
-    EXISTS (a row of this user/group matching the filter and the comparison)."""
+_COMPILERS: Mapping[str, Callable[[Column, Compare], Q]] = {
+    "string": _string_q,
+    "bool": _bool_q,
+    "datetime": _datetime_q,
+    "uuid": _uuid_q,
+}
 
-    def compile_(inner: Node | None, then: Compare | Present | None) -> Q:
+
+def _column_q(column: Column, node: Compare | Present) -> Q:
+    if isinstance(node, Present):
+        return _present(column)
+    if node.value is None:
+        # RFC 7644: `eq null` is "has no value", the opposite of pr.
+        return ~_present(column) if node.op == "eq" else _present(column)
+    return _COMPILERS[column.kind](column, node)
+
+
+def _related_q(related: Related, inner: Node | None, then: Compare | Present | None) -> Q:
+    rows = related.model._default_manager.filter(**{related.link: OuterRef("pk")})
+    if related.default in related.subs and inner is None and then is None:
+        # `emails pr`: at least one address that is not empty.
+        then = Present(related.default)
+    for node in (inner, then):
+        if node is not None:
+            rows = rows.filter(_to_q(node, related.subs, related.label))
+    return Q(Exists(rows))
+
+
+def _canonical(path: str, urn: str) -> str:
+    path = path.lower()
+    return path[len(urn) :] if path.startswith(urn) else path
+
+
+def _to_q(node: Node, attributes: Mapping[str, Column | Related], scope: str, urn: str = "") -> Q:
+    """`scope` names the multi-valued attribute we are inside, "" at the resource."""
+    if isinstance(node, And | Or):
         q = Q()
-        if inner is not None:
-            q &= _compile(inner, attributes, label)
-        if then is not None:
-            q &= _compile(then, attributes, label)
-        return Q(Exists(model.objects.filter(**{link: OuterRef("pk")}).filter(q)))
-
-    return compile_
-
-
-_EMAIL_ATTRIBUTES: dict[str, Compiler] = {
-    "value": _string_q("value"),
-    "type": _string_q("type"),
-    "primary": _bool_q("primary"),
-}
-_USER_GROUP_ATTRIBUTES: dict[str, Compiler] = {
-    "value": _uuid_q("group_id"),
-    "display": _string_q("group__display_name"),
-}
-_MEMBER_ATTRIBUTES: dict[str, Compiler] = {
-    "value": _uuid_q("user_id"),
-    "display": _string_q("user__user_name"),
-}
-
-USER_ATTRIBUTES: dict[str, Compiler] = {
-    "id": _uuid_q("id"),
-    "externalid": _string_q("external_id", case_exact=True),
-    "username": _string_q("user_name"),
-    "displayname": _string_q("display_name"),
-    "nickname": _string_q("nick_name"),
-    "title": _string_q("title"),
-    "usertype": _string_q("user_type"),
-    "preferredlanguage": _string_q("preferred_language"),
-    "locale": _string_q("locale"),
-    "timezone": _string_q("timezone"),
-    "profileurl": _string_q("profile_url", case_exact=True),
-    "active": _bool_q("active"),
-    "name.formatted": _string_q("name_formatted"),
-    "name.familyname": _string_q("family_name"),
-    "name.givenname": _string_q("given_name"),
-    "name.middlename": _string_q("middle_name"),
-    "name.honorificprefix": _string_q("honorific_prefix"),
-    "name.honorificsuffix": _string_q("honorific_suffix"),
-    "meta.created": _datetime_q("created_at"),
-    "meta.lastmodified": _datetime_q("updated_at"),
-    ENTERPRISE_URN + "employeenumber": _string_q("employee_number", case_exact=True),
-    ENTERPRISE_URN + "costcenter": _string_q("cost_center"),
-    ENTERPRISE_URN + "organization": _string_q("organization"),
-    ENTERPRISE_URN + "division": _string_q("division"),
-    ENTERPRISE_URN + "department": _string_q("department"),
-    ENTERPRISE_URN + "manager": _uuid_q("manager_id", nullable=True),
-    ENTERPRISE_URN + "manager.value": _uuid_q("manager_id", nullable=True),
-}
-USER_MULTI_VALUED = {
-    "emails": _exists(UserEmail, "user", _EMAIL_ATTRIBUTES, "emails"),
-    "groups": _exists(Membership, "user", _USER_GROUP_ATTRIBUTES, "groups"),
-}
-GROUP_ATTRIBUTES: dict[str, Compiler] = {
-    "id": _uuid_q("id"),
-    "externalid": _string_q("external_id", case_exact=True),
-    "displayname": _string_q("display_name"),
-    "meta.created": _datetime_q("created_at"),
-    "meta.lastmodified": _datetime_q("updated_at"),
-}
-GROUP_MULTI_VALUED = {
-    "members": _exists(Membership, "group", _MEMBER_ATTRIBUTES, "members"),
-}
-_ENTERPRISE_SHORT = {
-    "employeenumber",
-    "costcenter",
-    "organization",
-    "division",
-    "department",
-    "manager",
-    "manager.value",
-}
-
-
-def _canonical(path: str, resource: str) -> str:
-    """Drop the core schema URN; qualify bare enterprise attributes with theirs."""
-    core = USER_URN if resource == "User" else GROUP_URN
-    if path.startswith(core):
-        return path[len(core) :]
-    if resource == "User" and path in _ENTERPRISE_SHORT:
-        return ENTERPRISE_URN + path
-    return path
-
-
-def _compile(node: Node, attributes: dict[str, Compiler], label: str) -> Q:
-    """Compile a node inside a multi-valued attribute's table (no nesting below)."""
-    if isinstance(node, And):
-        return _compile(node.left, attributes, label) & _compile(node.right, attributes, label)
-    if isinstance(node, Or):
-        return _compile(node.left, attributes, label) | _compile(node.right, attributes, label)
+        for operand in _operands(node):
+            part = _to_q(operand, attributes, scope, urn)
+            q = q & part if isinstance(node, And) else q | part
+        return q
     if isinstance(node, Not):
-        return ~_compile(node.node, attributes, label)
+        return ~_to_q(node.node, attributes, scope, urn)
+    where = f"{scope}.{node.path}" if scope else node.path
+    path = _canonical(node.path, urn)
     if isinstance(node, ValuePath):
-        raise FilterError(f"Value paths cannot be nested inside {label}[...]")
-    compiler = attributes.get(node.path.lower())
-    if compiler is None:
-        raise FilterError(f"{label}.{node.path} cannot be filtered on")
-    return compiler(node)
-
-
-def _to_q(
-    node: Node,
-    resource: str,
-    attributes: dict[str, Compiler],
-    multi: dict[str, Callable[[Node | None, Compare | Present | None], Q]],
-) -> Q:
-    if isinstance(node, And):
-        return _to_q(node.left, resource, attributes, multi) & _to_q(
-            node.right, resource, attributes, multi
-        )
-    if isinstance(node, Or):
-        return _to_q(node.left, resource, attributes, multi) | _to_q(
-            node.right, resource, attributes, multi
-        )
-    if isinstance(node, Not):
-        return ~_to_q(node.node, resource, attributes, multi)
-    path = _canonical(node.path.lower(), resource)
-    if isinstance(node, ValuePath):
-        if path not in multi:
-            raise FilterError(f"{node.path} is not a multi-valued attribute that can be filtered")
-        return multi[path](node.filter, node.then)
-    head, dot, sub = path.partition(".")
-    if head in multi:
-        # `emails eq "x"` means emails.value; `emails.type eq "work"` a sub-attribute;
-        # `emails pr` any email at all.
+        target = attributes.get(path)
+        if not isinstance(target, Related):
+            raise FilterError(f"{where} is not a multi-valued attribute that can be filtered")
+        return _related_q(target, node.filter, node.then)
+    target = attributes.get(path)
+    if target is None:
+        head, dot, sub = path.partition(".")
+        related = attributes.get(head)
+        if dot and isinstance(related, Related):
+            # `emails.type eq "work"`: a sub-attribute of any one of the rows.
+            return _related_q(related, None, _rename(node, sub))
+        raise FilterError(f"Filtering on {_show(where)} is not supported")
+    if isinstance(target, Related):
         if isinstance(node, Present):
-            return multi[head](None, Present(sub) if dot else None)
-        return multi[head](None, Compare(sub or "value", node.op, node.value))
-    compiler = attributes.get(path)
-    if compiler is None:
-        raise FilterError(f"{node.path} cannot be filtered on")
-    return compiler(node)
+            return _related_q(target, None, None)
+        return _related_q(target, None, _rename(node, target.default))
+    return _column_q(target, node)
+
+
+def _rename(node: Compare | Present, path: str) -> Compare | Present:
+    return Present(path) if isinstance(node, Present) else Compare(path, node.op, node.value)
 
 
 def filter_users(qs: QuerySet[EndUser], text: str) -> QuerySet[EndUser]:
-    """The users of `qs` (already the request's org) that match the filter."""
-    return qs.filter(_to_q(parse_filter(text), "User", USER_ATTRIBUTES, USER_MULTI_VALUED))
+    """The users of `qs` (already the request's org) that match the filter.
+
+    FilterError for a malformed filter or one naming an attribute not mapped here."""
+    return qs.filter(_to_q(parse_filter(text), USER_ATTRIBUTES, "", USER_URN))
 
 
 def filter_groups(qs: QuerySet[Group], text: str) -> QuerySet[Group]:
-    """The groups of `qs` (already the request's org) that match the filter."""
-    return qs.filter(_to_q(parse_filter(text), "Group", GROUP_ATTRIBUTES, GROUP_MULTI_VALUED))
+    """The groups of `qs` (already the request's org) that match the filter.
+
+    FilterError for a malformed filter or one naming an attribute not mapped here."""
+    return qs.filter(_to_q(parse_filter(text), GROUP_ATTRIBUTES, "", GROUP_URN))
 
 
 # Sorting ---------------------------------------------------------------------------------
 
-_USER_SORT = {
-    "id": "id",
-    "username": Lower("user_name"),
-    "externalid": "external_id",
-    "displayname": Lower("display_name"),
-    "name.familyname": Lower("family_name"),
-    "name.givenname": Lower("given_name"),
-    "title": Lower("title"),
-    "active": "active",
-    "meta.created": "created_at",
-    "meta.lastmodified": "updated_at",
-    ENTERPRISE_URN + "department": Lower("department"),
-    ENTERPRISE_URN + "employeenumber": "employee_number",
-}
-_GROUP_SORT = {
-    "id": "id",
-    "displayname": Lower("display_name"),
-    "externalid": "external_id",
-    "meta.created": "created_at",
-    "meta.lastmodified": "updated_at",
-}
+
+def _sort_key(attr: str, attributes: Mapping[str, Column | Related], urn: str) -> str | Expression:
+    target = attributes.get(_canonical(attr.strip(), urn))
+    if not isinstance(target, Column):
+        raise FilterError(f"Sorting by {_show(attr)} is not supported")
+    if target.kind == "string" and not target.case_exact:
+        return Lower(target.name)
+    return target.name
 
 
-def _sort_key(attr: str, resource: str, keys: Mapping[str, Any]) -> Any:
-    path = _canonical(attr.strip().lower(), resource)
-    key = keys.get(path)
-    if key is None:
-        raise FilterError(f"Cannot sort by {attr!r}")
-    return key
+def user_sort_key(attr: str) -> str | Expression:
+    """The order_by() key for sortBy on Users: any single-valued attribute a filter may
+    name, case-insensitively where the attribute is; FilterError for anything else."""
+    return _sort_key(attr, USER_ATTRIBUTES, USER_URN)
 
 
-def user_sort_key(attr: str) -> str | OrderBy | Lower:
-    """The order_by() key for sortBy on Users; FilterError for anything unknown."""
-    return _sort_key(attr, "User", _USER_SORT)  # type: ignore[no-any-return]
-
-
-def group_sort_key(attr: str) -> str | OrderBy | Lower:
+def group_sort_key(attr: str) -> str | Expression:
     """The order_by() key for sortBy on Groups; FilterError for anything unknown."""
-    return _sort_key(attr, "Group", _GROUP_SORT)  # type: ignore[no-any-return]
+    return _sort_key(attr, GROUP_ATTRIBUTES, GROUP_URN)
