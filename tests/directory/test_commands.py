@@ -154,3 +154,11 @@ def test_the_commands_exit_non_zero_from_the_shell(tmp_path: Path) -> None:
     assert "at most 2 active API tokens" in third.stderr
     unknown = manage("org", "update", "missing", "--seats", "1")
     assert unknown.returncode != 0 and "No org with slug 'missing'" in unknown.stderr
+
+
+def test_token_issue_without_json_prints_the_token_once_in_words(org: Org) -> None:
+    run("idp", "configure", "acme", "--provider", "okta", "--protocol", "saml")
+    run("scim", "enable", "acme")
+    out = run("scim", "token", "issue", "acme", "--name", "Okta")
+    assert "(Okta):" in out and "ccscim_" in out and "shown only once" in out
+    assert not out.lstrip().startswith("{")

@@ -135,7 +135,7 @@ class Command(SubcommandCommand):
     def token_issue(self, slug: str, name: str, as_json: bool, **_: Any) -> None:
         directory = self.directory(self.org(slug))
         issued = token_issue(directory=directory, name=name, actor=self.actor)
-        if json:
+        if as_json:
             self.say(
                 json.dumps(
                     {
