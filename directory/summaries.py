@@ -3,7 +3,10 @@
 An (org, hour) is claimed by inserting its SummaryLog row before anything is sent and
 marked sent after, so a second beat, a retry or a restart finds the claim and stops.
 A send that fails releases its claim for the retry; a worker that died mid-send leaves
-a claim that another may take over once its lease has run out.
+a claim that another may take over once its lease has run out. (Only a death in the
+instant between the mail server accepting the message and the row being marked sent
+could then repeat an email; resending is preferred to dropping a summary.) The lease
+is longer than the task time limit, so a live send is never taken over.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ MAX_DISABLED_LISTED = 50
 
 
 def hour_start(when: datetime) -> datetime:
+    """The start of the hour `when` falls in."""
     return when.replace(minute=0, second=0, microsecond=0)
 
 
@@ -58,6 +62,15 @@ def summaries_due(
     return sorted(hours - sent, key=lambda pair: (pair[1], pair[0]))
 
 
+def summaries_unsent(*, now: datetime | None = None) -> int:
+    """How many (org, hour) summaries of the catch-up window were claimed but not sent:
+    their send failed (or is under way), and a later run has to send them."""
+    now = now or timezone.now()
+    return SummaryLog.objects.filter(
+        hour__gte=hour_start(now) - CATCH_UP, sent_at__isnull=True
+    ).count()
+
+
 def summaries_dispatch(*, now: datetime | None = None) -> int:
     """Queue one summary task per due (org, hour); returns how many were queued.
 
@@ -68,7 +81,12 @@ def summaries_dispatch(*, now: datetime | None = None) -> int:
     due = summaries_due(now=now)
 
     def enqueue(org_id: int, hour: datetime) -> None:
-        transaction.on_commit(lambda: summary_send_task.delay(org_id, hour.isoformat()))
+        # robust: a send that cannot be queued (broker down) or, run eagerly in embedded
+        # mode, keeps failing after its retries is logged and left unsent for the next
+        # dispatch; it must not keep the other orgs' summaries from going out.
+        transaction.on_commit(
+            lambda: summary_send_task.delay(org_id, hour.isoformat()), robust=True
+        )
 
     for org_id, hour in due:
         enqueue(org_id, hour)

@@ -22,8 +22,9 @@ def summaries_dispatch() -> int:
     return summaries.summaries_dispatch()
 
 
-# Sending is retried with exponential backoff (about 1, 2, 4, 8, 16 minutes); the
-# claim in summary_send keeps every retry from sending twice.
+# Sending is retried with exponential backoff (1, 2, 4, 8, 16 minutes); the claim in
+# summary_send keeps every retry from sending twice. A failed send releases its claim, so
+# after the last retry the next hourly dispatch tries again (for 24 hours).
 @shared_task(
     bind=True,
     ignore_result=True,

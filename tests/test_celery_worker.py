@@ -92,13 +92,15 @@ def worker(broker_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(outbox),
     }
+    log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "commandcenter", "worker",
             "--pool", "solo", "--concurrency", "1", "-Q", queue,
             "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "warning",
         ],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A file, not a pipe nobody reads: a chatty worker would block on a full pipe.
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         yield queue, outbox
@@ -108,6 +110,10 @@ def worker(broker_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=10)
+        log.close()
+        # Shown by pytest when the test failed.
+        print((tmp_path / "worker.log").read_text())
 
 
 def test_a_worker_sends_the_summary_it_receives_through_redis(

@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -26,10 +27,15 @@ class Command(BaseCommand):
         web = [
             sys.executable, "-m", "gunicorn", "commandcenter.wsgi:application",
             "--bind", bind, "--workers", str(options["workers"]), "--access-logfile", "-",
+            # Its default control socket is one path per user: two instances would clash.
+            "--no-control-socket",
         ]  # fmt: skip
-        children = [subprocess.Popen(web)]
+        # From the project root, so `serve` works from any working directory.
+        root = Path(settings.BASE_DIR)
+        children = [subprocess.Popen(web, cwd=root)]
         if settings.EMBEDDED:
-            children.append(subprocess.Popen([sys.executable, "manage.py", "scheduler"]))
+            scheduler = [sys.executable, str(root / "manage.py"), "scheduler"]
+            children.append(subprocess.Popen(scheduler, cwd=root))
         self.stdout.write(f"Command Center on http://{bind}/ (Base URLs start {settings.SITE_URL})")
         stopping = False
 

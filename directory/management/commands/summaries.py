@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.management.base import CommandError
+
 from directory.management.commands._base import SubcommandCommand
 from directory.models import Org
 from directory.summaries import summaries_due, summary_send
@@ -22,13 +24,23 @@ class Command(SubcommandCommand):
             self.say("No summaries are due.")
             return
         orgs = {o.pk: o for o in Org.objects.filter(pk__in={org_id for org_id, _ in due})}
+        failed = 0
         for org_id, hour in due:
-            sent = summary_send(org=orgs[org_id], hour=hour)
+            label = f"{orgs[org_id].slug} {hour:%Y-%m-%d %H:00} UTC"
+            try:
+                sent = summary_send(org=orgs[org_id], hour=hour)
+            except Exception as e:  # one mail server error must not stop the other orgs
+                failed += 1
+                self.stderr.write(f"{label}: not sent, {e}")
+                continue
             self.say(
-                f"{orgs[org_id].slug} {hour:%Y-%m-%d %H:00} UTC: "
+                f"{label}: "
                 + (
                     f"sent to {sent} admin(s)"
                     if sent
                     else "nothing sent (no recipient, or already sent)"
                 )
             )
+        if failed:
+            # The claims were released: the next run (or the hourly schedule) retries them.
+            raise CommandError(f"{failed} of {len(due)} summaries could not be sent; run it again")
