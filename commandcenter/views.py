@@ -33,7 +33,7 @@ from commandcenter.forms import (
 from directory import selectors, services
 from directory.audit import Actor
 from directory.errors import DirectoryError
-from directory.models import IdentityProvider, Org, OrgAdmin, ProvisioningEvent, Source
+from directory.models import Org, ProvisioningEvent, Source
 from tokens.services import (
     MAX_ACTIVE_TOKENS,
     api_key_issue,
@@ -95,7 +95,7 @@ def users(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "filters": f,
             "query": _query_without_page(request),
-            "groups": selectors.group_list(org=org),
+            "groups": selectors.group_choices(org=org),
             "sources": Source.choices,
             "new_user_form": ManualUserForm(),
             "section": "users",
@@ -301,11 +301,11 @@ def audit(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str, Any]:
-    idp = IdentityProvider.objects.filter(org=org).first()
+    idp = selectors.idp_get(org=org)
     directory = selectors.scim_directory_get(org=org)
     tokens = list(directory.tokens.select_related("created_by")) if directory else []
     active = [t for t in tokens if t.revoked_at is None]
-    membership = OrgAdmin.objects.get(org=org, user=_user(request))
+    membership = org.admins.get(user=_user(request))
     try:
         services.scim_check_prerequisites(org=org)
         blocked = ""
@@ -338,7 +338,7 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
         ),
         "summary_form": SummaryForm(initial={"summary_emails": membership.summary_emails}),
         "access_form": AccessPolicyForm(
-            group_names=[g.display_name for g in selectors.group_list(org=org)],
+            group_names=[g.display_name for g in selectors.group_choices(org=org)],
             initial={
                 "access_groups": [g.display_name for g in directory.access_groups.all()],
                 "reject_special_characters": directory.reject_special_characters,
@@ -365,6 +365,7 @@ def settings_idp(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     form = IdentityProviderForm(request.POST)
     if not form.is_valid():
+        messages.error(request, "The identity provider was not saved: check the fields below.")
         return render(
             request, "console/settings.html", _settings_context(request, org, idp_form=form)
         )
@@ -395,8 +396,11 @@ def settings_token_issue(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     directory = selectors.scim_directory_get(org=org)
     form = TokenForm(request.POST)
-    if directory is None or not form.is_valid():
+    if directory is None:
         messages.error(request, "Enable SCIM provisioning before generating a token.")
+        return redirect("settings", slug=org.slug)
+    if not form.is_valid():
+        messages.error(request, "A token name has at most 100 characters.")
         return redirect("settings", slug=org.slug)
     try:
         issued = token_issue(
@@ -408,6 +412,7 @@ def settings_token_issue(request: HttpRequest, slug: str) -> HttpResponse:
     except DirectoryError as e:
         messages.error(request, e.message)
         return redirect("settings", slug=org.slug)
+    messages.success(request, f"Token {issued.token.prefix}… generated. Copy it now.")
     # Rendered in this response only: the plaintext is never stored, not even in the
     # session, and cannot be shown again.
     response = render(
@@ -439,16 +444,16 @@ def settings_token_revoke(request: HttpRequest, slug: str, token_id: str) -> Htt
 def settings_deprovision(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     form = DeprovisionForm(request.POST)
-    if form.is_valid():
-        try:
-            directory = services.scim_policy_set(
-                org=org, deprovision=form.cleaned_data["deprovision"], actor=_actor(request)
-            )
-            messages.success(
-                request, f"Deprovisioning set to {directory.get_deprovision_display()}."
-            )
-        except DirectoryError as e:
-            messages.error(request, e.message)
+    if not form.is_valid():
+        messages.error(request, "Choose Disable or Delete.")
+        return redirect("settings", slug=org.slug)
+    try:
+        directory = services.scim_policy_set(
+            org=org, deprovision=form.cleaned_data["deprovision"], actor=_actor(request)
+        )
+        messages.success(request, f"Deprovisioning set to {directory.get_deprovision_display()}.")
+    except DirectoryError as e:
+        messages.error(request, e.message)
     return redirect("settings", slug=org.slug)
 
 
@@ -472,6 +477,7 @@ def settings_scim_delete(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     form = ConfirmSlugForm(request.POST, slug=org.slug)
     if not form.is_valid():
+        messages.error(request, "The SCIM directory was not deleted.")
         return render(
             request, "console/settings.html", _settings_context(request, org, delete_form=form)
         )
@@ -492,7 +498,7 @@ def settings_scim_delete(request: HttpRequest, slug: str) -> HttpResponse:
 def settings_access(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     form = AccessPolicyForm(
-        request.POST, group_names=[g.display_name for g in selectors.group_list(org=org)]
+        request.POST, group_names=[g.display_name for g in selectors.group_choices(org=org)]
     )
     if not form.is_valid():
         messages.error(request, "Choose groups from the list.")

@@ -35,7 +35,12 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser, live_server: Any, settings: Any) -> Iterator[Page]:
     settings.SITE_URL = live_server.url
     settings.ALLOWED_HOSTS = ["*"]
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        base_url=live_server.url,
+        # The copy buttons write to the clipboard; the walk reads it back.
+        permissions=["clipboard-read", "clipboard-write"],
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from directory.models import Org
-from directory.services import org_admin_add
+from directory.services import UserFields, group_create, org_admin_add, user_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -49,25 +49,61 @@ def _user(name: str) -> dict[str, object]:
     }
 
 
+def _seed_directory(org: Org) -> None:
+    # A directory that already has some history, so the pages look like a real org's.
+    people = [
+        ("margaret.hamilton", "Margaret", "Hamilton", "jit", True),
+        ("alan.turing", "Alan", "Turing", "jit", True),
+        ("katherine.johnson", "Katherine", "Johnson", "manual", True),
+        ("temp.contractor", "Temp", "Contractor", "manual", False),
+    ]
+    ids = []
+    for login, given, family, source, active in people:
+        user = user_create(
+            org=org,
+            fields=UserFields(
+                user_name=f"{login}@acme.example",
+                given_name=given,
+                family_name=family,
+                active=active,
+                emails=[{"value": f"{login}@acme.example", "type": "work", "primary": True}],
+            ),
+            source=source,
+        )
+        ids.append(str(user.id))
+    group_create(org=org, display_name="Engineering", member_ids=ids[:2])
+
+
 def test_an_admin_sets_up_scim_and_watches_provisioning(page: Page, org: Org, admin: User) -> None:
+    _seed_directory(org)
     admin.set_password("walk-the-console-1")
     admin.save()
     _sign_in(page, admin.username, "walk-the-console-1")
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
 
     page.get_by_role("link", name="Settings").click()
-    expect(page.get_by_role("button", name="Enable SCIM")).to_be_disabled()
+    scim_switch = page.get_by_role("switch", name="SCIM Provisioning")
+    expect(scim_switch).to_be_disabled()
+    expect(page.get_by_text("SCIM cannot be enabled yet")).to_be_visible()
     page.get_by_label("Provider", exact=True).select_option("okta")
+    page.get_by_label("Protocol", exact=True).select_option("oidc")
+    expect(page.get_by_label("SSO URL (SAML)")).to_be_hidden()
     page.get_by_label("Protocol", exact=True).select_option("saml")
+    expect(page.get_by_label("Issuer (OIDC)")).to_be_hidden()
     page.get_by_label("SSO URL (SAML)").fill("https://acme.okta.example/app/sso/saml")
+    page.get_by_label("IdP entity ID (SAML)").fill("http://www.okta.com/exk1acme")
     page.get_by_role("button", name="Save identity provider").click()
     expect(page.get_by_text("Identity provider saved.")).to_be_visible()
 
-    page.get_by_role("button", name="Enable SCIM").click()
+    scim_switch.click()
     page.locator("#scim-on").get_by_role("button", name="Enable SCIM").click()
     expect(page.get_by_text("SCIM provisioning is on.")).to_be_visible()
+    expect(scim_switch).to_have_attribute("aria-checked", "true")
     base_url = page.get_by_label("Base URL").input_value()
-    assert base_url.startswith(f"{page.context.pages[0].url.split('/o/')[0]}/scim/v2/")
+    assert base_url.startswith(f"{page.url.split('/o/')[0]}/scim/v2/")
+    page.locator("#base-url + button").click()
+    expect(page.locator("#base-url + button")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == base_url
 
     page.get_by_label("Token name (optional)").fill("Okta")
     page.get_by_role("button", name="Generate API token").click()
@@ -75,7 +111,13 @@ def test_an_admin_sets_up_scim_and_watches_provisioning(page: Page, org: Org, ad
     expect(dialog).to_be_visible()
     expect(dialog.get_by_text("shown only this once")).to_be_visible()
     first_token = dialog.get_by_label("API token").input_value()
+    dialog.locator("#new-token-value + button").click()
+    assert page.evaluate("navigator.clipboard.readText()") == first_token
+    expect(dialog.get_by_label("Authorization header for Okta")).to_have_value(
+        f"Bearer {first_token}"
+    )
     dialog.get_by_role("button", name="Done").click()
+    expect(dialog).to_be_hidden()
 
     with _scim(base_url, first_token) as scim:
         created = scim.post("/Users", json=_user("grace@acme.example"))
@@ -86,6 +128,12 @@ def test_an_admin_sets_up_scim_and_watches_provisioning(page: Page, org: Org, ad
     page.get_by_role("link", name="Users").click()
     expect(page.get_by_role("link", name="grace@acme.example")).to_be_visible()
     _screenshot(page, "users.png")
+    page.get_by_role("link", name="temp.contractor@acme.example").click()
+    expect(page.get_by_text("Disabled", exact=True).first).to_be_visible()
+    page.get_by_role("button", name="Delete permanently").click()
+    page.locator("#delete-user").get_by_role("button", name="Delete permanently").click()
+    expect(page.get_by_text("was deleted permanently")).to_be_visible()
+    expect(page.get_by_role("link", name="temp.contractor@acme.example")).to_have_count(0)
     page.get_by_role("link", name="Events").click()
     expect(page.get_by_role("cell", name="grace@acme.example")).to_be_visible()
     expect(page.get_by_role("cell", name="Create user").first).to_be_visible()

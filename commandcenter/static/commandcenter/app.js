@@ -1,4 +1,24 @@
-// Console behaviour: dialogs, copy buttons and the org switcher. No build step.
+// Console behaviour: dialogs and copy buttons. No build step.
+function copyText(text, input) {
+  if (navigator.clipboard && window.isSecureContext) {
+    return navigator.clipboard.writeText(text);
+  }
+  // Plain-HTTP fallback: copy from a selected field.
+  let field = input;
+  if (!field) {
+    field = document.createElement("textarea");
+    field.value = text;
+    field.setAttribute("readonly", "");
+    field.style.position = "fixed";
+    field.style.opacity = "0";
+    document.body.appendChild(field);
+  }
+  field.select();
+  const ok = document.execCommand("copy");
+  if (!input) field.remove();
+  return ok ? Promise.resolve() : Promise.reject(new Error("copy failed"));
+}
+
 document.addEventListener("click", (event) => {
   const opener = event.target.closest("[data-open-dialog]");
   if (opener) {
@@ -10,19 +30,21 @@ document.addEventListener("click", (event) => {
     closer.closest("dialog").close();
     return;
   }
-  const copier = event.target.closest("[data-copy]");
+  const copier = event.target.closest("[data-copy], [data-copy-text]");
   if (copier) {
-    const input = document.querySelector(copier.dataset.copy);
-    input.select();
-    const done = () => {
-      copier.textContent = "Copied";
-      setTimeout(() => { copier.textContent = "Copy"; }, 2000);
-    };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(input.value).then(done, () => document.execCommand("copy") && done());
-    } else if (document.execCommand("copy")) {
-      done();
-    }
+    const input = copier.dataset.copy ? document.querySelector(copier.dataset.copy) : null;
+    if (input) input.select();
+    const label = copier.textContent;
+    copyText(input ? input.value : copier.dataset.copyText, input).then(
+      () => {
+        copier.textContent = "Copied";
+        setTimeout(() => { copier.textContent = label; }, 2000);
+      },
+      () => {
+        copier.textContent = "Press Ctrl+C";
+        setTimeout(() => { copier.textContent = label; }, 3000);
+      },
+    );
   }
 });
 
@@ -34,8 +56,4 @@ document.addEventListener("DOMContentLoaded", () => {
       history.replaceState(null, "", d.dataset.replaceUrl);
     }
   });
-  const switcher = document.querySelector("[data-org-switch] select");
-  if (switcher) {
-    switcher.addEventListener("change", () => { window.location = switcher.value; });
-  }
 });
