@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = {
-    "SECRET_KEY": "k" * 64 + "-production-secret-0123456789",
+    "SECRET_KEY": secrets.token_urlsafe(50),
     "SITE_URL": "https://cc.example.com",
     "ALLOWED_HOSTS": "cc.example.com",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -16,7 +17,7 @@ PRODUCTION = {
 
 
 def _env(**overrides: str) -> dict[str, str]:
-    dropped = {*PRODUCTION, "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    dropped = {*PRODUCTION, "SECRET_KEY_FILE", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["DJANGO_SETTINGS_MODULE"] = "commandcenter.settings"
     env.update(overrides)
@@ -81,3 +82,24 @@ def test_a_bad_boolean_is_refused_by_name() -> None:
         timeout=60,
     )
     assert r.returncode != 0 and "DEBUG" in r.stderr
+
+
+def test_production_reads_the_secret_key_from_a_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "secret_key"
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key + "\n")
+    env = _env(**PRODUCTION, SECRET_KEY_FILE=str(key_file))
+    del env["SECRET_KEY"]
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; print(s.SECRET_KEY)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == key

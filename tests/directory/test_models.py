@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from directory.models import EndUser, Group, Membership, Org, ScimDirectory
-from directory.selectors import org_list_for_admin, scim_directory_get
+from directory.selectors import org_for_admin, org_list_for_admin, scim_directory_get
+from directory.services import scim_directory_delete
 
 
 def test_usernames_are_unique_per_org_case_insensitively(org: Org) -> None:
@@ -44,10 +46,35 @@ def test_an_org_has_one_live_scim_directory(org: Org, directory: ScimDirectory) 
 def test_selectors_never_cross_orgs(
     org: Org,
     other_org: Org,
-    admin: object,
+    admin: User,
     directory: ScimDirectory,
     other_directory: ScimDirectory,
 ) -> None:
-    assert list(org_list_for_admin(user=admin)) == [org]  # type: ignore[arg-type]
+    assert list(org_list_for_admin(user=admin)) == [org]
     assert scim_directory_get(org=org) == directory
     assert scim_directory_get(org=other_org) == other_directory
+
+
+def test_an_admin_lists_only_the_orgs_they_administer(
+    org: Org, other_org: Org, admin: User, other_admin: User
+) -> None:
+    assert list(org_list_for_admin(user=admin)) == [org]
+    assert list(org_list_for_admin(user=other_admin)) == [other_org]
+    assert org_for_admin(user=admin, slug="globex") is None
+    assert org_for_admin(user=admin, slug="acme") == org
+
+
+def test_an_org_without_scim_never_gets_another_orgs_directory(
+    org: Org, other_org: Org, other_directory: ScimDirectory
+) -> None:
+    assert scim_directory_get(org=org) is None
+    assert scim_directory_get(org=other_org) == other_directory
+
+
+def test_a_deleted_directory_is_not_returned_and_a_new_one_may_be_made(
+    org: Org, directory: ScimDirectory
+) -> None:
+    scim_directory_delete(org=org)
+    assert scim_directory_get(org=org) is None
+    fresh = ScimDirectory.objects.create(org=org)
+    assert scim_directory_get(org=org) == fresh != directory

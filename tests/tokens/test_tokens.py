@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import threading
 from io import StringIO
 from typing import Any
@@ -26,15 +27,25 @@ def test_a_token_is_high_entropy_recognisable_and_shown_once(directory: ScimDire
 
 
 def test_no_token_plaintext_is_stored_anywhere(directory: ScimDirectory) -> None:
-    issued = token_issue(directory=directory)
-    secret = issued.plaintext.removeprefix("ccscim_")
+    issued = token_issue(directory=directory, name="Okta")
     out = StringIO()
-    call_command("dumpdata", stdout=out)
-    assert secret not in out.getvalue()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM tokens_scimtoken")
-        rows = repr(cursor.fetchall())
-    assert secret not in rows and issued.plaintext not in rows
+    call_command("scim", "token", "issue", "acme", "--json", stdout=out)
+    from_cli = json.loads(out.getvalue())["token"]
+    for plaintext in (issued.plaintext, from_cli):
+        secret = plaintext.removeprefix("ccscim_")
+        dump = StringIO()
+        call_command("dumpdata", stdout=dump)
+        assert plaintext not in dump.getvalue() and secret not in dump.getvalue()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM tokens_scimtoken")
+            rows = repr(cursor.fetchall())
+        assert rows.count("ccscim_") == 2  # the visible prefixes
+        assert plaintext not in rows and secret not in rows
+        # Every table, not only the ones dumpdata knows about (audit trail, sessions...).
+        for table in connection.introspection.table_names():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+                assert secret not in repr(cursor.fetchall()), table
 
 
 def test_it_authenticates_bearer_and_bare_tokens(directory: ScimDirectory, token: str) -> None:
