@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.functional import cached_property
 
 
 class Org(models.Model):
@@ -124,6 +125,13 @@ class ScimDirectory(models.Model):
     @property
     def is_live(self) -> bool:
         return self.enabled and self.deleted_at is None
+
+    @cached_property
+    def access_group_ids(self) -> list[uuid.UUID]:
+        """The groups whose members alone have access (empty: everyone has). Kept on
+        the instance, and so with a cached token: whatever changes the list forgets
+        both (directory.services)."""
+        return list(self.access_groups.values_list("id", flat=True))
 
 
 class Source(models.TextChoices):

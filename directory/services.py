@@ -973,14 +973,26 @@ def group_delete(
             client=client,
         )
         _members_remove(group=locked, user_ids=None)
+        # Directories restricted to this group forget it (their cached tokens too).
+        restricting = list(ScimDirectory.objects.filter(access_groups=locked))
         locked.delete()
+        for d in restricting:
+            _access_groups_forget(d)
+            if directory is not None and directory.pk == d.pk:
+                directory.__dict__.pop("access_group_ids", None)
         _access_refresh(org=locked.org, directory=directory, user_ids=None)
+
+
+def _access_groups_forget(directory: ScimDirectory) -> None:
+    """Drop the directory's remembered access groups, here and in the token cache."""
+    directory.__dict__.pop("access_group_ids", None)
+    _forget_cached_tokens(directory)
 
 
 def _access_group_ids(*, org: Org, directory: ScimDirectory | None) -> list[uuid.UUID]:
     """The groups that restrict access in the org (none: nobody is restricted)."""
     if directory is not None:
-        return list(directory.access_groups.values_list("id", flat=True))
+        return directory.access_group_ids
     return list(
         Group.objects.filter(
             org=org,
@@ -1030,6 +1042,7 @@ def scim_access_groups_set(
         shown = ", ".join(repr(wanted[m]) for m in sorted(missing))
         raise InvalidValue(f"No group named {shown} in this org", field="access_groups")
     directory.access_groups.set(groups)
+    _access_groups_forget(directory)
     _access_refresh(org=org, directory=directory, user_ids=None)
     audit_record(
         org=org,

@@ -13,35 +13,26 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from commandcenter.cache import counters_hit
 from directory.models import Org
 from tokens.models import ScimToken
 
 logger = logging.getLogger(__name__)
 
 
-def _hit(key: str, limit: int, window: int) -> bool:
-    """Count one request in `key`'s current window; False when over `limit`."""
-    bucket = f"{key}:{int(time.time()) // window}"
-    if cache.add(bucket, 1, window + 1):
-        return 1 <= limit
-    try:
-        return cache.incr(bucket) <= limit
-    except ValueError:  # the bucket expired between add and incr
-        cache.add(bucket, 1, window + 1)
-        return True
-
-
 def scim_request_allowed(*, token: ScimToken, org: Org) -> bool:
     """Whether this request fits in the token's and the org's rate limits."""
     per_token = settings.SCIM_RATE_PER_TOKEN
     per_org = org.scim_rate_limit or settings.SCIM_RATE_PER_ORG
+    window = int(time.time())  # one-second windows
     try:
-        return _hit(f"scimrate:t:{token.pk}", per_token, 1) and _hit(
-            f"scimrate:o:{org.pk}", per_org, 1
+        on_token, on_org = counters_hit(
+            [f"scimrate:t:{token.pk}:{window}", f"scimrate:o:{org.pk}:{window}"], ttl=2
         )
     except Exception:
         logger.warning("SCIM rate limiter unavailable: letting the request through")
         return True
+    return on_token <= per_token and on_org <= per_org
 
 
 def throttle_event_due(*, org: Org) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from datetime import timedelta
 
 from django.utils import timezone
@@ -21,6 +22,8 @@ from tokens.services import (
 
 # How stale last-used information may get before a request writes it again.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+# When this process last settled each (token, address, client)'s last use.
+_touched: dict[str, float] = {}
 
 
 def token_from_header(header: str) -> str:
@@ -55,6 +58,8 @@ def token_authenticate(raw: str) -> ScimToken | None:
     if not token.directory.is_live:
         return None
     if cache_enabled():
+        # Cached with its directory's access groups, which every user create reads.
+        token.directory.access_group_ids  # noqa: B018
         cache_safely("set", cache_key(digest), token, CACHE_SECONDS)
     return token
 
@@ -76,6 +81,13 @@ def token_touch(token: ScimToken, *, ip: str | None, user_agent: str) -> None:
         return
     seen = hashlib.sha256(f"{token.pk}|{ip}|{user_agent}".encode()).hexdigest()
     window = int(LAST_USED_RESOLUTION.total_seconds())
+    # This process knows it wrote (or saw another write) within the minute: no need
+    # to ask Redis on every request while the cached token's last use is older.
+    if time.monotonic() - _touched.get(seen, -window) < window:
+        return
+    if len(_touched) > 10_000:
+        _touched.clear()
+    _touched[seen] = time.monotonic()
     if not cache_safely("add", f"scimtoken-touch:{seen}", 1, window, default=True):
         return  # another request of this minute wrote it (the cached token is older)
     ScimToken.objects.filter(pk=token.pk).update(

@@ -166,3 +166,34 @@ def test_a_group_push_into_an_allowed_group_clears_not_in_access_groups(
     assert org.users.get().access == "NOT_IN_ACCESS_GROUPS"
     body = _summary_after(org, django_capture_on_commit_callbacks)
     assert "1 user provisioned outside the access groups" in body
+
+
+def test_access_groups_set_while_a_token_is_cached_apply_to_the_next_create(
+    scim: ScimClient, org: Org
+) -> None:
+    from directory.services import scim_access_groups_set
+
+    group_create(org=org, display_name="Engineering")
+    # The token (with its directory's access groups, none yet) is authenticated, and
+    # with Redis cached, before the admin restricts access.
+    assert scim.post("/Users", okta_user("before@acme.example")).status_code == 201
+    scim_access_groups_set(org=org, names=["Engineering"])
+    assert scim.post("/Users", okta_user("after@acme.example")).status_code == 201
+    assert org.users.get(user_name="after@acme.example").access == "NOT_IN_ACCESS_GROUPS"
+    scim_access_groups_set(org=org, names=[])
+    assert scim.post("/Users", okta_user("lifted@acme.example")).status_code == 201
+    assert org.users.get(user_name="lifted@acme.example").access == ""
+
+
+def test_deleting_the_only_access_group_lifts_the_restriction(scim: ScimClient, org: Org) -> None:
+    from directory.services import scim_access_groups_set
+
+    pushed = scim.post("/Groups", {"displayName": "Engineering", "members": []}).json()
+    scim_access_groups_set(org=org, names=["Engineering"])
+    assert scim.post("/Users", okta_user("one@acme.example")).status_code == 201
+    assert org.users.get().access == "NOT_IN_ACCESS_GROUPS"
+    assert scim.delete(f"/Groups/{pushed['id']}").status_code == 204
+    # No access group is left: nobody is restricted, old users and new ones alike.
+    assert org.users.get().access == ""
+    assert scim.post("/Users", okta_user("two@acme.example")).status_code == 201
+    assert org.users.get(user_name="two@acme.example").access == ""
