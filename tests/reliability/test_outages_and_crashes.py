@@ -275,3 +275,68 @@ def test_a_worker_killed_mid_patch_leaves_all_or_nothing(stack: Stack) -> None:
             time.sleep(0.2)
     else:
         pytest.fail("the service did not come back after its workers were killed")
+
+
+def test_workers_killed_during_a_sync_lose_no_acknowledged_user_and_half_create_none(
+    stack: Stack,
+) -> None:
+    """An Okta-style sync (filtered GET, then POST) by 8 clients that retry on a broken
+    connection, as IdPs do, while web workers are SIGKILLed every few tenths of a second."""
+    base, auth = _scim(stack)
+    stack.start_web()
+    names = [f"sync{i}@acme.example" for i in range(400)]
+    acknowledged: set[str] = set()
+    broken = 0
+    lock = threading.Lock()
+
+    def provision(chunk: list[str]) -> None:
+        nonlocal broken
+        with httpx.Client(headers=auth, timeout=30) as client:
+            for name in chunk:
+                for _ in range(50):
+                    try:
+                        found = client.get(f'{base}/Users?filter=userName eq "{name}"').json()
+                        if found["totalResults"] == 0:
+                            r = client.post(f"{base}/Users", json=_user(name))
+                            assert r.status_code in (201, 409), r.text
+                        with lock:
+                            acknowledged.add(name)
+                        break
+                    except httpx.HTTPError:
+                        with lock:
+                            broken += 1
+                        time.sleep(0.1)
+
+    threads = [threading.Thread(target=provision, args=(names[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    kills = 0
+    # At least 6 kills, and more until one has broken a request off in the middle.
+    while any(t.is_alive() for t in threads) and (kills < 6 or not broken) and kills < 30:
+        time.sleep(0.3)
+        pids = stack.worker_pids()
+        if pids:
+            os.kill(pids[kills % len(pids)], signal.SIGKILL)
+            kills += 1
+    for t in threads:
+        t.join(timeout=120)
+    print(f"{kills} workers killed, {broken} requests broken off and retried")
+    assert kills >= 3 and broken > 0
+    # Every user the IdP saw acknowledged is stored, each whole: its email row and its
+    # one create event; the seat counter agrees with the users holding a seat.
+    stored = {str(r[0]) for r in _rows(stack, "SELECT user_name FROM directory_enduser")}
+    assert acknowledged == set(names) and stored == set(names)
+    incomplete = _rows(
+        stack,
+        "SELECT u.user_name FROM directory_enduser u WHERE NOT EXISTS "
+        "(SELECT 1 FROM directory_useremail e WHERE e.user_id = u.id) OR 1 <> "
+        "(SELECT count(*) FROM directory_provisioningevent v "
+        " WHERE v.resource_id = u.id AND v.action = 'user_create')",
+    )
+    assert incomplete == []
+    seats = _rows(
+        stack,
+        "SELECT o.seats_used, (SELECT count(*) FROM directory_enduser u "
+        "WHERE u.org_id = o.id AND u.has_seat) FROM directory_org o WHERE o.slug = 'acme'",
+    )
+    assert seats[0][0] == seats[0][1]
