@@ -272,13 +272,54 @@ def many_tenants(targets: list[Target], rate: float, seconds: float) -> Stats:
     return stats
 
 
+# Scenario 6: the console's Users page in a big org -----------------------------------------
+
+
+def console_pages(site: str, console: dict[str, Any], repeats: int) -> dict[str, Stats]:
+    """Sign in as the org's admin, then time the Users page and its searches."""
+    client = httpx.Client(base_url=site, timeout=30, follow_redirects=False)
+    client.get("/accounts/login/")
+    r = client.post(
+        "/accounts/login/",
+        data={
+            "username": console["username"],
+            "password": console["password"],
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{site}/accounts/login/"},
+    )
+    if r.status_code != 302:
+        raise SystemExit(f"console sign-in failed: {r.status_code}")
+    users = f"/o/{console['slug']}/users/"
+    pages = {
+        "first page": "",
+        "page 500": "?page=500",
+        "search by userName prefix": f"?q={console['slug']}-0-4711",
+        "search by family name": "?q=4711",
+        "search matching nobody": "?q=nobody-is-called-this",
+        "disabled users, filtered": "?status=disabled",
+    }
+    out: dict[str, Stats] = {}
+    for label, query in pages.items():
+        stats = Stats()
+        for _ in range(repeats):
+            started = time.perf_counter()
+            r = client.get(users + query)
+            stats.record(time.perf_counter() - started, r.status_code == 200)
+        out[label] = stats
+    return out
+
+
 def worker_rss_mb(pattern: str = "gunicorn") -> list[float]:
-    out = subprocess.run(["ps", "-eo", "rss,args"], capture_output=True, text=True).stdout
-    return sorted(
-        int(line.split()[0]) / 1024
+    """The resident memory of each web worker (gunicorn's master left out), in MB."""
+    out = subprocess.run(["ps", "-eo", "pid,ppid,rss,args"], capture_output=True, text=True).stdout
+    procs = [
+        line.split(None, 3)
         for line in out.splitlines()[1:]
         if pattern in line and "commandcenter.wsgi" in line
-    )
+    ]
+    parents = {ppid for _, ppid, _, _ in procs}
+    return sorted(int(rss) / 1024 for pid, _, rss, _ in procs if pid not in parents)
 
 
 def main() -> None:
@@ -292,18 +333,38 @@ def main() -> None:
     rows: list[tuple[str, str, str]] = []
 
     main_t = Target(**targets["sync"])
-    run_id = str(int(time.time()))
     users = 300 if q else 10_000
-    per_user, ids = okta_sync(main_t, users, 8, run_id)
-    rate = users / per_user.wall
+    # Scenario 1 three times back to back (the median is reported), with the web
+    # workers' memory after each run: scenario 5 asks for no growth across them.
+    runs: list[tuple[float, Stats]] = []
+    rss_after: list[list[float]] = []
+    for n in range(2 if q else 3):
+        run_id = f"{int(time.time())}r{n}"
+        per_user, run_ids = okta_sync(main_t, users, 8, run_id)
+        runs.append((users / per_user.wall, per_user))
+        rss_after.append(worker_rss_mb())
+        if n == 0:
+            first_run_id, ids = run_id, run_ids
+    rate, per_user = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
     rows.append(
         (
-            f"1. Okta sync, {users:,} users, concurrency 8",
+            f"1. Okta sync, {users:,} users, concurrency 8 (median of {len(runs)} runs)",
             f"{rate:,.0f} users/s; p50 {per_user.p50:.1f} ms, "
-            f"p99 {per_user.pct(99):.1f} ms per user; {per_user.errors} errors",
+            f"p99 {per_user.pct(99):.1f} ms per user; {per_user.errors} errors "
+            f"(runs: {', '.join(f'{r:,.0f}' for r, _ in runs)} users/s)",
             "≥ 500 users/s, p99 < 60 ms, 0 errors",
         )
     )
+    rows.append(
+        (
+            "5. Web worker RSS after each sync run",
+            " → ".join(f"{sum(r) / max(1, len(r)):.0f}" for r in rss_after)
+            + f" MB (mean of {len(rss_after[-1])} workers; "
+            f"largest {max(rss_after[-1], default=0):.0f} MB)",
+            "≤ 250 MB, no growth",
+        )
+    )
+    run_id = first_run_id
     g = group_pushes(main_t, ids, 2 if q else 20, 50 if q else 500, 100, run_id)
     rows.append(
         (
@@ -376,6 +437,16 @@ def main() -> None:
                 "all sustained, p99 < 250 ms",
             )
         )
+    if "console" in targets:
+        console = targets["console"]
+        for label, s in console_pages(targets["site"], console, 5 if q else 20).items():
+            rows.append(
+                (
+                    f"6. Users page, {console['users']:,} users: {label}",
+                    f"p50 {s.p50:.0f} ms, max {s.pct(100):.0f} ms, {s.errors} errors",
+                    "≤ 300 ms",
+                )
+            )
     rss = worker_rss_mb()
     rows.append(
         ("5. Web worker RSS after the run", ", ".join(f"{r:.0f} MB" for r in rss), "≤ 250 MB")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -16,11 +17,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "commandcenter.settings")
 
 import django  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 django.setup()
 
 from bench.load_data import ensure_org, load_group, load_users  # noqa: E402
 from directory.models import Group, Org  # noqa: E402
+from directory.services import org_admin_add  # noqa: E402
 from tokens.services import token_issue  # noqa: E402
 
 
@@ -36,6 +39,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--huge", type=int, default=0)
     parser.add_argument("--big-group", type=int, default=0)
+    parser.add_argument("--console", type=int, default=0, help="users in the console's org")
     args = parser.parse_args()
     out: dict[str, object] = {"sync": target("bench-sync")}
     out["tenants"] = [target(f"bench-t{n}") for n in range(args.tenants)]
@@ -59,7 +63,23 @@ def main() -> None:
                     str(i) for i in ids[args.big_group : args.big_group + 10000]
                 ]
             out[key] = entry
+    if args.console:
+        out["console"] = console_org(args.console)
+        out["site"] = settings.SITE_URL
     print(json.dumps(out))
+
+
+def console_org(size: int) -> dict[str, object]:
+    """An org of `size` users and an admin who signs in to its console."""
+    slug = "bench-console"
+    org, directory = ensure_org(slug)
+    if org.users.count() < size:
+        load_users(org, directory, size - org.users.count(), prefix=f"{slug}-{org.users.count()}-")
+    admin, _ = org_admin_add(org=org, email="admin@bench-console.example")
+    password = secrets.token_urlsafe(16)
+    admin.user.set_password(password)
+    admin.user.save()
+    return {"slug": slug, "username": admin.user.username, "password": password, "users": size}
 
 
 if __name__ == "__main__":

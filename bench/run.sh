@@ -30,9 +30,9 @@ export SCIM_RATE_PER_TOKEN=1000000 SCIM_RATE_PER_ORG=1000000
 $PY manage.py migrate -v0
 
 if [ "$QUICK" = "--quick" ]; then
-    SIZES=(--tenants 4 --small 1000 --huge 20000 --big-group 5000)
+    SIZES=(--tenants 4 --small 1000 --huge 20000 --big-group 5000 --console 2000)
 else
-    SIZES=(--tenants 20 --small 1000 --huge 1000000 --big-group 50000)
+    SIZES=(--tenants 20 --small 1000 --huge 1000000 --big-group 50000 --console 100000)
 fi
 $PY bench/prepare.py "${SIZES[@]}" > "$SERVICES_DIR/targets.json"
 
