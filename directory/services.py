@@ -129,6 +129,23 @@ def idp_configure(
 # SCIM directory ----------------------------------------------------------------
 
 
+def _live_directory_lock(*, org: Org) -> ScimDirectory:
+    """The org's live SCIM directory, locked until the transaction ends; NotFound if none."""
+    directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
+    if directory is None:
+        raise NotFound(f"Org {org.slug!r} has no SCIM directory")
+    return directory
+
+
+def _version_check(locked: EndUser | Group, expected_version: int | None) -> None:
+    """VersionMismatch (SCIM 412) when If-Match named another version than the row's."""
+    if expected_version is not None and locked.version != expected_version:
+        kind = "user" if isinstance(locked, EndUser) else "group"
+        raise VersionMismatch(
+            f"The {kind} was changed since version {expected_version} (now {locked.version})"
+        )
+
+
 def _forget_cached_tokens(directory: ScimDirectory) -> None:
     # Authenticated tokens are cached with their directory (and its policies): any
     # change to the directory must reach the next request at once.
@@ -167,9 +184,7 @@ def scim_enable(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
 @transaction.atomic
 def scim_disable(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
     """Switch SCIM off: the Base URL answers 401 until SCIM is enabled again."""
-    directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
-    if directory is None:
-        raise NotFound(f"Org {org.slug!r} has no SCIM directory")
+    directory = _live_directory_lock(org=org)
     if directory.enabled:
         directory.enabled = False
         directory.save(update_fields=["enabled"])
@@ -221,9 +236,7 @@ def scim_policy_set(*, org: Org, deprovision: str, actor: Actor | None = None) -
             f"Unknown deprovisioning action {deprovision!r}: use disable or delete",
             field="deprovision",
         )
-    directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
-    if directory is None:
-        raise NotFound(f"Org {org.slug!r} has no SCIM directory")
+    directory = _live_directory_lock(org=org)
     directory.deprovision = deprovision
     directory.save(update_fields=["deprovision"])
     _forget_cached_tokens(directory)
@@ -235,9 +248,7 @@ def scim_policy_set(*, org: Org, deprovision: str, actor: Actor | None = None) -
 def scim_directory_delete(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
     """Delete the org's SCIM directory: syncing stops (its tokens are revoked, its Base
     URL answers 401), its users and groups stay, as manual entries of no directory."""
-    directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
-    if directory is None:
-        raise NotFound(f"Org {org.slug!r} has no SCIM directory")
+    directory = _live_directory_lock(org=org)
     now = timezone.now()
     _forget_cached_tokens(directory)
     directory.tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
@@ -523,10 +534,7 @@ def user_update(
     try:
         with transaction.atomic():
             locked = EndUser.objects.select_for_update().get(pk=user.pk)
-            if expected_version is not None and locked.version != expected_version:
-                raise VersionMismatch(
-                    f"The user was changed since version {expected_version} (now {locked.version})"
-                )
+            _version_check(locked, expected_version)
             _manager_check(org=org, manager_id=fields.manager_id, user_id=locked.id)
             locked.org = org
             return _user_apply(user=locked, fields=fields, directory=directory, client=client)
@@ -649,10 +657,7 @@ def user_deprovision(
     SCIM no longer sees it."""
     with transaction.atomic():
         locked = EndUser.objects.select_for_update().select_related("org").get(pk=user.pk)
-        if expected_version is not None and locked.version != expected_version:
-            raise VersionMismatch(
-                f"The user was changed since version {expected_version} (now {locked.version})"
-            )
+        _version_check(locked, expected_version)
         if directory.deprovision == ScimDirectory.Deprovision.DELETE:
             return _user_remove(
                 user=locked,
@@ -868,10 +873,7 @@ def group_update(
     try:
         with transaction.atomic():
             locked = Group.objects.select_for_update().get(pk=group.pk)
-            if expected_version is not None and locked.version != expected_version:
-                raise VersionMismatch(
-                    f"The group was changed since version {expected_version} (now {locked.version})"
-                )
+            _version_check(locked, expected_version)
             parsed_ops: list[tuple[str, list[uuid.UUID]]] = []
             skipped: list[str] = []
             for op, ids in member_ops or []:
@@ -961,10 +963,7 @@ def group_delete(
     """Delete a group and its memberships (not its members)."""
     with transaction.atomic():
         locked = Group.objects.select_for_update().select_related("org").get(pk=group.pk)
-        if expected_version is not None and locked.version != expected_version:
-            raise VersionMismatch(
-                f"The group was changed since version {expected_version} (now {locked.version})"
-            )
+        _version_check(locked, expected_version)
         _event(
             group=locked,
             org=locked.org,
@@ -1031,9 +1030,7 @@ def scim_access_groups_set(
     """Restrict access to members of these groups (by displayName, case-insensitive);
     an empty list lifts the restriction. Users outside them are marked
     NOT_IN_ACCESS_GROUPS at once, and the mark clears as they join an allowed group."""
-    directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
-    if directory is None:
-        raise NotFound(f"Org {org.slug!r} has no SCIM directory")
+    directory = _live_directory_lock(org=org)
     wanted = {n.strip().lower(): n.strip() for n in names if n.strip()}
     groups: list[Group] = list(org.groups.filter(display_name__lower__in=list(wanted)))
 
@@ -1056,9 +1053,7 @@ def scim_access_groups_set(
 @transaction.atomic
 def scim_name_rule_set(*, org: Org, enabled: bool, actor: Actor | None = None) -> ScimDirectory:
     """Switch the optional rule that refuses `@ , # $ !` in name fields."""
-    directory = org.scim_directories.select_for_update().filter(deleted_at__isnull=True).first()
-    if directory is None:
-        raise NotFound(f"Org {org.slug!r} has no SCIM directory")
+    directory = _live_directory_lock(org=org)
     changed = directory.reject_special_characters != enabled
     directory.reject_special_characters = enabled
     directory.save(update_fields=["reject_special_characters"])

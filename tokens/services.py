@@ -68,6 +68,13 @@ def token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _secret_new(prefix: str) -> tuple[str, str, str]:
+    """A new secret: its plaintext (256 random bits after `prefix`), the part shown in
+    lists to tell secrets apart, and the digest that is stored."""
+    plaintext = prefix + secrets.token_urlsafe(32)
+    return plaintext, plaintext[: len(prefix) + 4], token_digest(plaintext)
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     token: ScimToken
@@ -97,12 +104,12 @@ def token_issue(
                 f"A SCIM directory can have at most {MAX_ACTIVE_TOKENS} active API tokens: "
                 "revoke one before generating another"
             )
-        plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        plaintext, shown, digest = _secret_new(TOKEN_PREFIX)
         token = ScimToken.objects.create(
             directory=locked,
             name=name.strip()[:100],
-            prefix=plaintext[: len(TOKEN_PREFIX) + 4],
-            digest=token_digest(plaintext),
+            prefix=shown,
+            digest=digest,
             created_by=created_by,
         )
         audit_record(
@@ -149,13 +156,9 @@ class IssuedApiKey:
 
 def api_key_issue(*, user: User, name: str = "", read_only: bool = False) -> IssuedApiKey:
     """Issue a personal admin API key; its plaintext is returned here and never again."""
-    plaintext = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    plaintext, shown, digest = _secret_new(API_KEY_PREFIX)
     key = AdminApiKey.objects.create(
-        user=user,
-        name=name.strip()[:100],
-        prefix=plaintext[: len(API_KEY_PREFIX) + 4],
-        digest=token_digest(plaintext),
-        read_only=read_only,
+        user=user, name=name.strip()[:100], prefix=shown, digest=digest, read_only=read_only
     )
     return IssuedApiKey(key=key, plaintext=plaintext)
 
