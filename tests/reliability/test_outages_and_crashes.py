@@ -54,6 +54,7 @@ class Stack:
     as_pg: list[str]
     web: subprocess.Popen[bytes] | None = None
     redis: subprocess.Popen[bytes] | None = None
+    worker: subprocess.Popen[bytes] | None = None
 
     @property
     def db_url(self) -> str:
@@ -93,6 +94,36 @@ class Stack:
         )  # fmt: skip
         _wait_port(self.web_port)
 
+    def start_redis(self) -> None:
+        self.redis = subprocess.Popen(
+            [
+                "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port),
+                "--save", "", "--appendonly", "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        _wait_port(self.redis_port)
+
+    def stop_redis(self) -> None:
+        if self.redis is not None and self.redis.poll() is None:
+            self.redis.terminate()
+            self.redis.wait(timeout=10)
+
+    def restart_redis(self) -> None:
+        """A Redis restart without persistence: whatever was queued in it is gone."""
+        self.stop_redis()
+        self.start_redis()
+
+    def start_worker(self) -> None:
+        self.worker = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "commandcenter", "worker",
+                "--pool", "solo", "--without-heartbeat", "--without-gossip",
+                "--without-mingle", "-l", "warning",
+            ],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
     def worker_pids(self) -> list[int]:
         assert self.web is not None
         out = subprocess.run(
@@ -115,9 +146,7 @@ def stack() -> Iterator[Stack]:
     s.pg("start")
     createdb = [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(s.pg_port), "-U", "postgres"]
     subprocess.run([*createdb, "commandcenter"], check=True)
-    redis = ["redis-server", "--bind", "127.0.0.1", "--port", str(s.redis_port), "--save", ""]
-    s.redis = subprocess.Popen([*redis, "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    _wait_port(s.redis_port)
+    s.start_redis()
     s.env = {
         **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
         "DATABASE_URL": s.db_url,
@@ -136,9 +165,10 @@ def stack() -> Iterator[Stack]:
         if s.web is not None:
             s.web.send_signal(signal.SIGTERM)
             s.web.wait(timeout=30)
-        if s.redis is not None and s.redis.poll() is None:
-            s.redis.terminate()
-            s.redis.wait(timeout=10)
+        if s.worker is not None:
+            s.worker.terminate()
+            s.worker.wait(timeout=30)
+        s.stop_redis()
         subprocess.run(
             [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(tmp / "pg"), "-m", "immediate", "-s", "stop"]
         )
@@ -200,9 +230,7 @@ def test_scim_keeps_serving_while_redis_is_down(stack: Stack) -> None:
     stack.start_web()
     with httpx.Client(headers=auth, timeout=15) as client:
         assert client.get(f"{base}/Users").status_code == 200
-        assert stack.redis is not None
-        stack.redis.terminate()
-        stack.redis.wait(timeout=10)
+        stack.stop_redis()
         for i in range(5):
             r = client.post(f"{base}/Users", json=_user(f"noredis{i}@acme.example"))
             assert r.status_code == 201, r.text
@@ -340,3 +368,54 @@ def test_workers_killed_during_a_sync_lose_no_acknowledged_user_and_half_create_
         "WHERE u.org_id = o.id AND u.has_seat) FROM directory_org o WHERE o.slug = 'acme'",
     )
     assert seats[0][0] == seats[0][1]
+
+
+def test_summaries_survive_a_redis_outage_and_go_out_exactly_once(stack: Stack) -> None:
+    """Redis loses the queued sends (it keeps nothing on disk), then is down while the
+    hourly dispatch runs; once it is back, one dispatch sends each summary, and any
+    number of dispatches after that send nothing more."""
+    base, auth = _scim(stack)
+    stack.manage("org", "admin", "add", "acme", "alice@acme.example")
+    stack.start_web()
+    with httpx.Client(headers=auth, timeout=15) as client:
+        assert client.post(f"{base}/Users", json=_user("u@acme.example")).status_code == 201
+    # The event belongs to the hour that has just ended: its summary is due.
+    _rows(
+        stack,
+        "UPDATE directory_provisioningevent SET created_at = "
+        "date_trunc('hour', now()) - interval '30 minutes' RETURNING 1",
+    )
+    outbox = stack.tmp / "outbox"
+    stack.env.update(
+        EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
+        EMAIL_FILE_PATH=str(outbox),
+    )
+    dispatch = ["shell", "-c", "from directory.tasks import summaries_dispatch as d; d.delay()"]
+
+    def sent() -> list[Path]:
+        return sorted(outbox.iterdir()) if outbox.exists() else []
+
+    # 1. Queued while no worker runs, then lost with Redis.
+    stack.manage(*dispatch)
+    stack.restart_redis()
+    # 2. Redis down while the hour's dispatch runs: it fails, nothing is claimed.
+    stack.stop_redis()
+    r = subprocess.run(
+        [sys.executable, "manage.py", *dispatch], cwd=ROOT, env=stack.env, capture_output=True
+    )
+    assert r.returncode != 0  # the broker is unreachable: the caller hears of it
+    assert _rows(stack, "SELECT count(*) FROM directory_summarylog")[0][0] == 0
+    # 3. Redis back, a worker running: the next dispatch sends it, once.
+    stack.restart_redis()
+    stack.start_worker()
+    stack.manage(*dispatch)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not sent():
+        time.sleep(0.25)
+    assert len(sent()) == 1, "no summary within 60 s of Redis coming back"
+    for _ in range(2):
+        stack.manage(*dispatch)
+    time.sleep(3)  # time for the worker to take any duplicate it was given
+    assert len(sent()) == 1
+    logs = _rows(stack, "SELECT recipients, sent_at IS NOT NULL FROM directory_summarylog")
+    assert logs == [(1, True)]
