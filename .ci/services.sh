@@ -18,7 +18,7 @@ services_start() {
     "${as_pg[@]}" "$PG_BIN/initdb" -D "$SERVICES_DIR/pg" -U postgres -A trust -E UTF8 \
         --no-sync >/dev/null
     "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -l "$SERVICES_DIR/pg.log" -w -s \
-        -o "-h 127.0.0.1 -p $PG_PORT -k $SERVICES_DIR -c fsync=off -c max_connections=200" start
+        -o "-h 127.0.0.1 -p $PG_PORT -k $SERVICES_DIR -c fsync=off -c max_connections=200 ${PG_EXTRA_OPTS:-}" start
     "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres commandcenter
     DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/commandcenter"
 
