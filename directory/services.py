@@ -826,7 +826,9 @@ def group_create(
                     details={"takeover": True, "added": added}
                     | ({"skipped": skipped[:20]} if skipped else {}),
                 )
-                _access_refresh(org=org, directory=directory, user_ids=members)
+                _access_refresh(
+                    org=org, directory=directory, user_ids=members, changed_group=existing
+                )
                 return existing
             group = Group(
                 org=org,
@@ -847,7 +849,7 @@ def group_create(
                 details=({"added": added} if added else {})
                 | ({"skipped": skipped[:20]} if skipped else {}),
             )
-            _access_refresh(org=org, directory=directory, user_ids=members)
+            _access_refresh(org=org, directory=directory, user_ids=members, changed_group=group)
             return group
     except IntegrityError:
         raise Conflict(f"A group named {name!r} already exists", field="displayName") from None
@@ -945,7 +947,7 @@ def group_update(
                 details=details,
             )
             if added or removed:
-                _access_refresh(org=org, directory=directory, user_ids=None)
+                _access_refresh(org=org, directory=directory, user_ids=None, changed_group=locked)
             return locked
     except IntegrityError:
         raise Conflict(
@@ -979,7 +981,8 @@ def group_delete(
             _access_groups_forget(d)
             if directory is not None and directory.pk == d.pk:
                 directory.__dict__.pop("access_group_ids", None)
-        _access_refresh(org=locked.org, directory=directory, user_ids=None)
+        if restricting:
+            _access_refresh(org=locked.org, directory=directory, user_ids=None)
 
 
 def _access_groups_forget(directory: ScimDirectory) -> None:
@@ -1003,12 +1006,21 @@ def _access_group_ids(*, org: Org, directory: ScimDirectory | None) -> list[uuid
 
 
 def _access_refresh(
-    *, org: Org, directory: ScimDirectory | None, user_ids: list[uuid.UUID] | None
+    *,
+    org: Org,
+    directory: ScimDirectory | None,
+    user_ids: list[uuid.UUID] | None,
+    changed_group: Group | None = None,
 ) -> None:
     """Mark users outside the directory's access groups NOT_IN_ACCESS_GROUPS (and clear
-    the mark for the rest). A directory without access groups restricts nobody."""
-    users = org.users.all() if user_ids is None else org.users.filter(id__in=user_ids)
+    the mark for the rest). A directory without access groups restricts nobody.
+
+    With `changed_group` (its members changed), only an access group's changes can move
+    anyone in or out; any other group's are skipped without a scan of the org's users."""
     allowed = _access_group_ids(org=org, directory=directory)
+    if changed_group is not None and changed_group.pk not in allowed:
+        return
+    users = org.users.all() if user_ids is None else org.users.filter(id__in=user_ids)
     if not allowed:
         if user_ids is None:
             users.exclude(access="").update(access="")

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from directory.errors import InvalidValue
 from directory.models import Org, ScimDirectory
 from directory.services import (
     UserFields,
     group_create,
+    group_delete,
     group_update,
     scim_access_groups_set,
     user_create,
@@ -54,3 +57,30 @@ def test_an_unknown_group_name_is_refused_and_nothing_changes(
     with pytest.raises(InvalidValue, match="Marketing"):
         scim_access_groups_set(org=org, names=["Engineering", "Marketing"])
     assert directory.access_groups.count() == 0
+
+
+def test_leaving_an_access_group_marks_and_deleting_the_last_one_lifts_the_restriction(
+    org: Org, directory: ScimDirectory
+) -> None:
+    erin = user_create(org=org, fields=UserFields(user_name="erin"))
+    eng = group_create(org=org, display_name="Engineering", member_ids=[str(erin.id)])
+    other = group_create(org=org, display_name="Book club", member_ids=[str(erin.id)])
+    scim_access_groups_set(org=org, names=["Engineering"])
+    group_update(group=other, member_ops=[("remove_all", [])], directory=directory)
+    assert _access(org) == {"erin": ""}  # still in Engineering
+    group_update(group=eng, member_ops=[("remove", [str(erin.id)])], directory=directory)
+    assert _access(org) == {"erin": "NOT_IN_ACCESS_GROUPS"}
+    group_delete(group=eng, directory=directory)
+    assert _access(org) == {"erin": ""}
+
+
+def test_members_of_a_group_that_grants_no_access_change_without_touching_other_users(
+    org: Org, directory: ScimDirectory
+) -> None:
+    frank = user_create(org=org, fields=UserFields(user_name="frank"))
+    club = group_create(org=org, display_name="Book club")
+    with CaptureQueriesContext(connection) as queries:
+        group_update(group=club, member_ops=[("add", [str(frank.id)])], directory=directory)
+        group_delete(group=club, directory=directory)
+    # An UPDATE of directory_enduser here would be a scan of every user of the org.
+    assert not [q for q in queries if q["sql"].startswith('UPDATE "directory_enduser"')]
