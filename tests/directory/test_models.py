@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from directory.models import EndUser, Group, Membership, Org, ScimDirectory
 from directory.selectors import org_for_admin, org_list_for_admin, scim_directory_get
@@ -78,3 +78,27 @@ def test_a_deleted_directory_is_not_returned_and_a_new_one_may_be_made(
     assert scim_directory_get(org=org) is None
     fresh = ScimDirectory.objects.create(org=org)
     assert scim_directory_get(org=org) == fresh != directory
+
+
+@pytest.mark.django_db
+def test_postgres_gets_prefix_search_indexes_and_frequent_analyze_sqlite_neither() -> None:
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, "directory_enduser")
+    prefix = {name for name in indexes if name.startswith("enduser_prefix_")}
+    if connection.vendor != "postgresql":
+        assert prefix == set()  # migrations 0005 and 0006 are Postgres-only
+        return
+    assert prefix == {
+        "enduser_prefix_username",
+        "enduser_prefix_displayname",
+        "enduser_prefix_givenname",
+        "enduser_prefix_familyname",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)",
+            [["directory_enduser", "directory_useremail", "directory_membership"]],
+        )
+        options = dict(cursor.fetchall())
+    for table in ("directory_enduser", "directory_useremail", "directory_membership"):
+        assert "autovacuum_analyze_threshold=5000" in options[table], table
