@@ -248,7 +248,7 @@ class UserEmail(models.Model):
             # Email filters run as EXISTS subqueries correlated to the user; this
             # index lets them start from the matching addresses instead.
             models.Index(Lower("value"), name="useremail_value_lower"),
-            models.Index(fields=["user"], name="useremail_user"),
+            # (user_id has the index every ForeignKey gets.)
         ]
 
     def __str__(self) -> str:
