@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import operator
 import uuid
 from datetime import datetime
+from functools import reduce
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -100,12 +102,13 @@ def _users_matching(org: Org, prefix: str) -> Q:
     index range per column (migration 0005 adds them on Postgres) and match by id. Broad
     ones ("a", a shared prefix) would make that list huge; for them one OR over the org's
     users is cheaper, because matches are dense and the page fills quickly."""
-    columns = ("user_name", "display_name", "given_name", "family_name")
-    own = EndUser.objects.filter(org=org)
-    branches = [
-        own.filter(**{f"{c}__lower__startswith": prefix}).values_list("id") for c in columns
+    matches = [
+        Q(**{f"{column}__lower__startswith": prefix})
+        for column in ("user_name", "display_name", "given_name", "family_name")
     ]
     emails = UserEmail.objects.filter(org=org, value__lower__startswith=prefix)
+    own = EndUser.objects.filter(org=org)
+    branches = [own.filter(m).values_list("id") for m in matches]
     candidates = list(
         branches[0].union(*branches[1:], emails.values_list("user_id"), all=True)[
             : SEARCH_NARROW + 1
@@ -113,10 +116,8 @@ def _users_matching(org: Org, prefix: str) -> Q:
     )
     if len(candidates) <= SEARCH_NARROW:
         return Q(id__in={row[0] for row in candidates})
-    return Q(*(Q(**{f"{c}__lower__startswith": prefix}) for c in columns), _connector=Q.OR) | Q(
-        # A subquery, not a join: no DISTINCT over the org's users.
-        id__in=emails.values("user_id")
-    )
+    # A subquery for the emails, not a join: no DISTINCT over the org's users.
+    return reduce(operator.or_, matches, Q(id__in=emails.values("user_id")))
 
 
 def user_get(*, org: Org, user_id: str) -> EndUser | None:

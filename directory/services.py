@@ -849,7 +849,7 @@ def group_create(
                 details=({"added": added} if added else {})
                 | ({"skipped": skipped[:20]} if skipped else {}),
             )
-            _access_refresh(org=org, directory=directory, user_ids=members, changed_group=group)
+            # A group made just now restricts nobody: it cannot be an access group yet.
             return group
     except IntegrityError:
         raise Conflict(f"A group named {name!r} already exists", field="displayName") from None

@@ -4,7 +4,7 @@ By default autovacuum re-analyzes a table after 10% of its rows change. In a tab
 shared by many orgs that is rare: an org synced after the last ANALYZE is unknown to the
 statistics, the planner takes it for a handful of rows, and reads `userName eq` lookups
 through the plain org index, filtering every one of the org's users (10 ms per lookup at
-10,000 users, and growing) instead of the unique (userName, org) index. Analyzing after
+10,000 users, and growing) instead of an index on (userName, org). Analyzing after
 every 5,000 changed rows, whatever the table size, bounds that window; ANALYZE samples a
 fixed 30,000 rows, so each run costs the same at any size.
 """
@@ -14,24 +14,21 @@ from django.db import migrations
 TABLES = ("directory_enduser", "directory_useremail", "directory_membership", "directory_group")
 
 
+def _alter(schema_editor, clause):
+    if schema_editor.connection.vendor == "postgresql":
+        for table in TABLES:
+            schema_editor.execute(f"ALTER TABLE {table} {clause}")
+
+
 def tune(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        schema_editor.execute(
-            f"ALTER TABLE {table} SET "
-            "(autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 5000)"
-        )
+    _alter(
+        schema_editor,
+        "SET (autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 5000)",
+    )
 
 
 def untune(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        schema_editor.execute(
-            f"ALTER TABLE {table} RESET "
-            "(autovacuum_analyze_scale_factor, autovacuum_analyze_threshold)"
-        )
+    _alter(schema_editor, "RESET (autovacuum_analyze_scale_factor, autovacuum_analyze_threshold)")
 
 
 class Migration(migrations.Migration):
