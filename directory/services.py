@@ -35,6 +35,7 @@ from directory.models import (
     Source,
     UserEmail,
 )
+from directory.prepared import PreparedQuery, PreparedUpdate, insert
 from tokens.services import token_cache_forget
 
 # Orgs -------------------------------------------------------------------------
@@ -212,18 +213,20 @@ def event_record(
 ) -> ProvisioningEvent:
     """Record a provisioning event. Call it inside the transaction of the change it
     describes, so the two commit (or roll back) together."""
-    return ProvisioningEvent.objects.create(
-        org=org,
-        directory=directory,
-        action=action,
-        outcome=outcome,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        resource_name=resource_name[:255],
-        message=message,
-        status_code=status_code,
-        client=client[:255],
-        details=details or {},
+    return insert(
+        ProvisioningEvent(
+            org=org,
+            directory=directory,
+            action=action,
+            outcome=outcome,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            resource_name=resource_name[:255],
+            message=message,
+            status_code=status_code,
+            client=client[:255],
+            details=details or {},
+        )
     )
 
 
@@ -360,15 +363,26 @@ def _email_rows(user: EndUser) -> list[UserEmail]:
     return rows
 
 
+# Both run on every create (directory.prepared: compiled once, not per call).
+_SEAT_TAKE = PreparedUpdate(
+    lambda org_id: (
+        Org.objects.filter(pk=org_id, seats_used__lt=F("seats")),
+        {"seats_used": F("seats_used") + 1},
+    ),
+    samples=(-7_000_001,),
+)
+_USER_NAMED_LOCKED = PreparedQuery(
+    lambda org_id, name: EndUser.objects.select_for_update().filter(
+        org_id=org_id, user_name__lower=name
+    ),
+    samples=(-7_000_001, "prepared-sample-user-name"),
+)
+
+
 def _seat_take(*, org: Org) -> bool:
     """Take a free seat of the org if there is one. The conditional UPDATE locks the
     org row until commit, so concurrent writers count seats one at a time."""
-    return (
-        Org.objects.filter(pk=org.pk, seats_used__lt=F("seats")).update(
-            seats_used=F("seats_used") + 1
-        )
-        == 1
-    )
+    return _SEAT_TAKE.run(org.pk) == 1
 
 
 def _seat_free(*, org: Org, user: EndUser) -> EndUser | None:
@@ -446,11 +460,8 @@ def user_create(
     _user_check(org=org, fields=fields, directory=directory)
     try:
         with transaction.atomic():
-            existing = (
-                org.users.select_for_update()
-                .filter(user_name__lower=fields.user_name.strip().lower())
-                .first()
-            )
+            # At most one: userName is unique per org, case-insensitively.
+            existing = _USER_NAMED_LOCKED.first(org.pk, fields.user_name.strip().lower())
             if existing is not None:
                 if existing.removed_by_idp_at is None:
                     raise Conflict(
@@ -472,8 +483,9 @@ def user_create(
             # starts outside, until a group push puts it in an allowed group.
             if _access_group_ids(org=org, directory=directory):
                 user.access = EndUser.Access.NOT_IN_ACCESS_GROUPS
-            user.save(force_insert=True)
-            UserEmail.objects.bulk_create(_email_rows(user))
+            insert(user)
+            for email in _email_rows(user):
+                insert(email)
             notes: list[str] = []
             details: dict[str, Any] = {}
             if user.active and not user.has_seat:

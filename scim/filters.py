@@ -10,6 +10,8 @@
     filter_users(qs, text) / filter_groups(qs, text)
                                         narrow a queryset that already starts from the
                                         request's org, so no filter can reach another org
+    user_name_eq(text) -> str | None    the value of a lone `userName eq "..."`, which the
+                                        views answer from a prepared query
     user_sort_key(attr) / group_sort_key(attr)
                                         an order_by() key for sortBy; FilterError if unknown
 
@@ -637,6 +639,20 @@ def filter_users(qs: QuerySet[EndUser], text: str) -> QuerySet[EndUser]:
 
     FilterError for a malformed filter or one naming an attribute not mapped here."""
     return qs.filter(_to_q(parse_filter(text), USER_ATTRIBUTES, "", USER_URN))
+
+
+def user_name_eq(text: str) -> str | None:
+    """The value of a filter that is exactly `userName eq "..."` (the lookup Okta and
+    Entra send before every create), or None for any other filter."""
+    node = parse_filter(text)
+    if (
+        isinstance(node, Compare)
+        and node.op == "eq"
+        and isinstance(node.value, str)
+        and _canonical(node.path, USER_URN) == "username"
+    ):
+        return node.value
+    return None
 
 
 def filter_groups(qs: QuerySet[Group], text: str) -> QuerySet[Group]:

@@ -21,17 +21,21 @@ def extra_filter_kwargs_getter(model: type[Model]) -> Any:
     directory but are invisible to SCIM."""
 
     def extra_filter_kwargs(request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        org = request.scim_org  # type: ignore[attr-defined]
-        if model is EndUser:
-            return {"org": org, "removed_by_idp_at__isnull": True}
-        return {"org": org}
+        return scope_kwargs(model, request.scim_org)  # type: ignore[attr-defined]
 
     return extra_filter_kwargs
 
 
+def scope_kwargs(model: type[Model], org: Any) -> dict[str, Any]:
+    """The filter that confines `model` to `org` (an Org or its id), as SCIM sees it."""
+    if model is EndUser:
+        return {"org": org, "removed_by_idp_at__isnull": True}
+    return {"org": org}
+
+
 def scoped_queryset(request: HttpRequest, model: type[EndUser] | type[Group]) -> QuerySet[Any]:
     """The request's org's rows of `model`, visible to SCIM."""
-    return model.objects.filter(**extra_filter_kwargs_getter(model)(request))
+    return model.objects.filter(**scope_kwargs(model, request.scim_org))  # type: ignore[attr-defined]
 
 
 def is_authenticated_predicate(user: Any) -> bool:

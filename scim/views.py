@@ -25,6 +25,7 @@ from django_scim import views as scim2_views
 from directory import services
 from directory.errors import DirectoryError
 from directory.models import EndUser, Group, Membership, ProvisioningEvent, Source
+from directory.prepared import PreparedQuery
 from scim import attributes as attrs
 from scim.adapters import (
     ScimGroup,
@@ -33,8 +34,15 @@ from scim.adapters import (
     user_fields_from_dict,
 )
 from scim.errors import SCIM_CONTENT_TYPE, ScimError, bad_request, from_directory_error, not_found
-from scim.filters import FilterError, filter_groups, filter_users, group_sort_key, user_sort_key
-from scim.hooks import scoped_queryset
+from scim.filters import (
+    FilterError,
+    filter_groups,
+    filter_users,
+    group_sort_key,
+    user_name_eq,
+    user_sort_key,
+)
+from scim.hooks import scope_kwargs, scoped_queryset
 from scim.patch import PatchError, apply_user_patch, parse_patch, plan_group_patch
 from scim.schemas import (
     LIST_RESPONSE_SCHEMA,
@@ -281,6 +289,17 @@ def _failure_action(resource_type: str, method: str, kwargs: dict[str, Any]) -> 
     return _FAILURE_ACTIONS.get((resource_type, method), ProvisioningEvent.Action.REQUEST)
 
 
+# `filter=userName eq "..."`, exactly as filter_users() builds it (same folding of
+# case, same scope), compiled once (see directory.prepared).
+_USERS_NAMED = PreparedQuery(
+    lambda org_id, name: filter_users(
+        EndUser.objects.filter(**scope_kwargs(EndUser, org_id)),
+        "userName eq " + json.dumps(name),
+    ).order_by("created_at", "id"),
+    samples=(-7_000_001, "prepared-sample-user-name"),
+)
+
+
 class ListParams:
     """startIndex/count/filter/sortBy/attributes, from a query string or a SearchRequest."""
 
@@ -391,19 +410,7 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
 
     def get_many(self, request: HttpRequest, params: ListParams | None = None) -> HttpResponse:
         params = params or ListParams(request.GET.dict())
-        qs: QuerySet[EndUser] = scoped_queryset(request, EndUser)
-        try:
-            if params.filter:
-                qs = filter_users(qs, params.filter)
-            order: list[Any] = ["created_at", "id"]
-            if params.sort_by:
-                key = user_sort_key(str(params.sort_by))
-                order = [key, "created_at", "id"]
-        except FilterError as e:
-            raise ScimError(400, str(e), "invalidFilter") from None
-        if params.descending:
-            order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
-        page, total = _page(qs.order_by(*order), params)
+        page, total = self._page_of_users(request, params)
         wants_groups = attrs.wants("groups", params.attributes, params.excluded)
         groups = self._groups_of(page) if wants_groups and page else {}
         resources = [
@@ -417,6 +424,27 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
             for u in page
         ]
         return scim_response(list_response(resources, total, params.start))
+
+    def _page_of_users(self, request: HttpRequest, params: ListParams) -> tuple[list[EndUser], int]:
+        try:
+            name = user_name_eq(params.filter) if params.filter else None
+            if name is not None and not params.sort_by:
+                # The IdP's lookup before a create: at most one user (userName is unique
+                # per org), from SQL compiled once.
+                found = _USERS_NAMED.all(request.scim_org.pk, name)  # type: ignore[attr-defined]
+                return found[params.start - 1 : params.start - 1 + params.count], len(found)
+            qs: QuerySet[EndUser] = scoped_queryset(request, EndUser)
+            if params.filter:
+                qs = filter_users(qs, params.filter)
+            order: list[Any] = ["created_at", "id"]
+            if params.sort_by:
+                key = user_sort_key(str(params.sort_by))
+                order = [key, "created_at", "id"]
+        except FilterError as e:
+            raise ScimError(400, str(e), "invalidFilter") from None
+        if params.descending:
+            order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
+        return _page(qs.order_by(*order), params)
 
     def post(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         if uuid is not None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.test import override_settings
 
@@ -350,6 +351,38 @@ def test_okta_filter_lookup_finds_a_user_case_insensitively(scim: ScimClient) ->
     doc = r.json()
     assert doc["totalResults"] == 1
     assert doc["Resources"][0]["userName"] == "Runscope123Abcdefghi123@atko.com"
+
+
+def test_the_username_lookup_sees_only_this_orgs_visible_users(
+    scim: ScimClient, other_scim: ScimClient
+) -> None:
+    # The lookup an IdP sends before each create has a fast path of its own; it answers
+    # exactly what the general filter does.
+    theirs = other_scim.post("/Users", okta_user("shared@acme.example")).json()
+    ours = scim.post("/Users", okta_user("shared@acme.example")).json()
+    gone = scim.post("/Users", okta_user("gone@acme.example")).json()
+    scim.delete(f"/Users/{gone['id']}")  # the "disable" policy keeps it, hidden from SCIM
+
+    def lookup(client: ScimClient, name: str, extra: str = "") -> Any:
+        return client.get(f'/Users?filter=userName eq "{name}"{extra}').json()
+
+    assert [u["id"] for u in lookup(scim, "SHARED@acme.example")["Resources"]] == [ours["id"]]
+    assert [u["id"] for u in lookup(other_scim, "shared@ACME.example")["Resources"]] == [
+        theirs["id"]
+    ]
+    assert lookup(scim, "gone@acme.example")["totalResults"] == 0
+    assert lookup(scim, "shared@acme.example", "&attributes=userName")["Resources"] == [
+        {"schemas": [USER_SCHEMA], "id": ours["id"], "userName": "shared@acme.example"}
+    ]
+    past = lookup(scim, "shared@acme.example", "&startIndex=2")
+    assert (past["totalResults"], past["itemsPerPage"], past["Resources"]) == (1, 0, [])
+    counted = lookup(scim, "shared@acme.example", "&count=0")
+    assert (counted["totalResults"], counted["Resources"]) == (1, [])
+    assert_scim_error(
+        scim.get('/Users?filter=userName eq "shared@acme.example"&sortBy=shoeSize'),
+        400,
+        "invalidFilter",
+    )
 
 
 def test_entra_filter_with_plus_for_spaces_finds_nothing_for_a_random_guid(

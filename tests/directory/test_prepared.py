@@ -1,0 +1,117 @@
+"""Queries compiled once answer exactly what the ORM would, for any values bound later."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from directory.models import EndUser, Org, ProvisioningEvent, UserEmail
+from directory.prepared import PreparedError, PreparedQuery, PreparedUpdate, insert
+
+SAMPLES = (-7_000_001, "prepared-sample")
+
+
+def _by_name() -> PreparedQuery[EndUser]:
+    return PreparedQuery(
+        lambda org_id, name: EndUser.objects.filter(
+            org_id=org_id, user_name__lower=name, active=True
+        ).order_by("user_name"),
+        samples=SAMPLES,
+    )
+
+
+def test_later_calls_bind_their_own_values(org: Org, other_org: Org) -> None:
+    ada = EndUser.objects.create(org=org, user_name="ada@x", emails=[{"value": "ada@x"}])
+    EndUser.objects.create(org=org, user_name="bob@x")
+    theirs = EndUser.objects.create(org=other_org, user_name="ada@x")
+    EndUser.objects.create(org=org, user_name="gone@x", active=False)
+    query = _by_name()
+
+    assert [u.pk for u in query.all(org.pk, "ada@x")] == [ada.pk]
+    assert [u.pk for u in query.all(other_org.pk, "ada@x")] == [theirs.pk]
+    assert [u.user_name for u in query.all(org.pk, "bob@x")] == ["bob@x"]
+    # `active=True` is part of the query, not a value of the call.
+    assert query.all(org.pk, "gone@x") == []
+    assert query.first(org.pk, "nobody@x") is None
+
+
+def test_rows_come_back_as_the_orm_builds_them(org: Org) -> None:
+    made = EndUser.objects.create(
+        org=org, user_name="ada@x", emails=[{"value": "ada@x", "primary": True}]
+    )
+    user = _by_name().first(org.pk, "ada@x")
+    expected = EndUser.objects.get(pk=made.pk)
+    assert user is not None
+    for field in EndUser._meta.concrete_fields:
+        assert getattr(user, field.attname) == getattr(expected, field.attname), field.name
+    assert user.emails == [{"value": "ada@x", "primary": True}]  # JSON decoded
+    assert user.org == org  # a real model instance, relations and all
+    assert not user._state.adding
+
+
+def test_lookups_that_rewrite_their_value_are_refused(org: Org) -> None:
+    # `contains` binds '%value%': binding another value there would be wrong, so the
+    # query is refused when first used rather than answered wrongly.
+    query = PreparedQuery(
+        lambda org_id, name: EndUser.objects.filter(org_id=org_id, user_name__contains=name),
+        samples=SAMPLES,
+    )
+    with pytest.raises(PreparedError, match="transforms"):
+        query.all(org.pk, "ada")
+
+
+def test_samples_must_be_distinct_and_all_reach_the_sql(org: Org) -> None:
+    with pytest.raises(PreparedError, match="distinct"):
+        PreparedQuery(
+            lambda a, b: EndUser.objects.filter(org_id=a, seat_changed_at=None, pk=b),
+            samples=(5, 5),
+        ).all(1, 2)
+    unused = PreparedQuery(
+        lambda org_id, name: EndUser.objects.filter(org_id=org_id), samples=SAMPLES
+    )
+    with pytest.raises(PreparedError, match="unchanged"):
+        unused.all(org.pk, "x")
+    with pytest.raises(PreparedError, match="ints or strings"):
+        PreparedQuery(lambda v: EndUser.objects.filter(pk=v), samples=(uuid.uuid4(),))
+
+
+def test_an_update_counts_the_rows_it_changed(org: Org, other_org: Org) -> None:
+    Org.objects.filter(pk__in=[org.pk, other_org.pk]).update(seats=2, seats_used=0)
+    take = PreparedUpdate(
+        lambda org_id: (
+            Org.objects.filter(pk=org_id, seats_used__lt=F("seats")),
+            {"seats_used": F("seats_used") + 1},
+        ),
+        samples=(-7_000_001,),
+    )
+    assert [take.run(org.pk) for _ in range(3)] == [1, 1, 0]
+    org.refresh_from_db()
+    other_org.refresh_from_db()
+    assert (org.seats_used, other_org.seats_used) == (2, 0)
+
+
+def test_insert_fills_defaults_and_the_returned_primary_key(org: Org) -> None:
+    user = insert(EndUser(org=org, user_name="ada@x", emails=[{"value": "ada@x"}]))
+    event = insert(ProvisioningEvent(org=org, action="user.create", outcome="success"))
+    email = insert(UserEmail(user=user, org=org, value="ada@x"))
+
+    assert isinstance(event.pk, int) and isinstance(email.pk, int)
+    assert not user._state.adding and user._state.db == "default"
+    stored = EndUser.objects.get(pk=user.pk)
+    assert stored.created_at == user.created_at is not None
+    assert stored.emails == [{"value": "ada@x"}]
+    assert ProvisioningEvent.objects.get(pk=event.pk).details == {}
+    assert list(stored.email_rows.values_list("value", flat=True)) == ["ada@x"]
+    # The next insert gets a key of its own: nothing of the first row is reused.
+    second = insert(ProvisioningEvent(org=org, action="user.create", outcome="success"))
+    assert second.pk != event.pk
+
+
+def test_insert_keeps_the_databases_constraints(org: Org) -> None:
+    insert(EndUser(org=org, user_name="ada@x"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(EndUser(org=org, user_name="ADA@x"))
+    assert EndUser.objects.filter(org=org).count() == 1
