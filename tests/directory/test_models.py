@@ -102,3 +102,17 @@ def test_postgres_gets_prefix_search_indexes_and_frequent_analyze_sqlite_neither
         options = dict(cursor.fetchall())
     for table in ("directory_enduser", "directory_useremail", "directory_membership"):
         assert "autovacuum_analyze_threshold=5000" in options[table], table
+
+
+def test_users_and_events_have_no_index_on_org_alone_but_orgs_still_index_their_rows(
+    org: Org,
+) -> None:
+    # Migration 0008: each table's (org, ...) indexes serve org_id, one write less per row.
+    for table in ("directory_enduser", "directory_provisioningevent"):
+        with connection.cursor() as cursor:
+            constraints = connection.introspection.get_constraints(cursor, table)
+        indexed = [c["columns"] for c in constraints.values() if c["index"]]
+        assert ["org_id"] not in indexed, table
+        assert any(columns and columns[0] == "org_id" for columns in indexed), table
+        foreign = [c["foreign_key"] for c in constraints.values() if c["columns"] == ["org_id"]]
+        assert ("directory_org", "id") in foreign, table  # the foreign key itself stays
