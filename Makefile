@@ -41,5 +41,5 @@ fmt: $(BIN)/.installed
 
 # Re-pin every dependency after editing pyproject.toml (needs uv: pip install uv).
 lock:
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
-	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements-prod.lock
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --no-strip-extras -o requirements.lock
+	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-strip-extras -o requirements-prod.lock
