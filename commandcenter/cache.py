@@ -37,6 +37,41 @@ class RedisCache(DjangoRedisCache):
     def _cache(self) -> RedisCacheClient:
         return _ReusingClient(self._servers, **self._options)  # type: ignore[attr-defined]
 
+    @cached_property
+    def _get_then_count(self) -> Any:
+        return self._cache.get_client(write=True).register_script(_GET_THEN_COUNT)
+
+
+# KEYS[1] is a cached value, KEYS[2..] counters that live ARGV[1] seconds. Only when
+# the value is there does each counter go up by one; the reply is the value and the
+# new counts, or nil.
+_GET_THEN_COUNT = """
+local value = redis.call('GET', KEYS[1])
+if not value then return nil end
+local reply = {value}
+for i = 2, #KEYS do
+    redis.call('SET', KEYS[i], 0, 'EX', ARGV[1], 'NX')
+    reply[i] = redis.call('INCR', KEYS[i])
+end
+return reply
+"""
+
+
+def cached_then_counted(key: str, counters: list[str], *, ttl: int) -> tuple[Any, list[int]] | None:
+    """The value cached at `key` and, only if there is one, each counter (created with
+    a `ttl` in seconds) plus one, in a single Redis round trip. None when nothing is
+    cached at `key` (no counter moves then) or the cache is not Redis. Raises when
+    Redis is unreachable: the caller decides what that means."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    keys = [backend.make_and_validate_key(k) for k in (key, *counters)]
+    reply = backend._get_then_count(keys=keys, args=[ttl])
+    if reply is None:
+        return None
+    value = backend._cache._serializer.loads(reply[0])  # type: ignore[attr-defined]
+    return value, [int(v) for v in reply[1:]]
+
 
 def counters_hit(keys: list[str], *, ttl: int) -> list[int]:
     """Add one to each counter (created with a `ttl` in seconds) and return the new

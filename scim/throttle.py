@@ -7,32 +7,70 @@ matters more than throttling."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
+import uuid
 
 from django.conf import settings
 from django.core.cache import cache
 
-from commandcenter.cache import counters_hit
+from commandcenter.cache import cached_then_counted, counters_hit
 from directory.models import Org
+from tokens.auth import token_authenticate
 from tokens.models import ScimToken
+from tokens.services import cache_enabled, cache_key, token_digest
 
 logger = logging.getLogger(__name__)
 
+# The token and org of each token digest this process has authenticated: facts that
+# never change. Knowing them, a later request reads its cached token and counts
+# against both limits in one Redis round trip instead of two.
+_owners: dict[str, tuple[uuid.UUID, int]] = {}
+
+
+def scim_admit(raw: str) -> tuple[ScimToken | None, bool]:
+    """The token that `raw` is (None if it is none), and whether this request fits in
+    that token's and its org's rate limits. Only authenticated requests count."""
+    digest = token_digest(raw) if cache_enabled() else ""
+    owners = _owners.get(digest)
+    if owners is not None:
+        try:
+            found = cached_then_counted(cache_key(digest), _counters(*owners), ttl=2)
+        except Exception:
+            found = None  # Redis is down: the path below copes and says so
+        if found is not None:
+            token, (on_token, on_org) = found
+            if hmac.compare_digest(token.digest, digest):
+                return token, _within_limits(token.directory.org, on_token, on_org)
+    token = token_authenticate(raw)
+    if token is None:
+        return None, True
+    if digest:
+        if len(_owners) > 10_000:
+            _owners.clear()
+        _owners[digest] = (token.pk, token.directory.org_id)
+    return token, scim_request_allowed(token=token, org=token.directory.org)
+
 
 def scim_request_allowed(*, token: ScimToken, org: Org) -> bool:
-    """Whether this request fits in the token's and the org's rate limits."""
-    per_token = settings.SCIM_RATE_PER_TOKEN
-    per_org = org.scim_rate_limit or settings.SCIM_RATE_PER_ORG
-    window = int(time.time())  # one-second windows
+    """Count this request and say whether it fits in the token's and the org's limits."""
     try:
-        on_token, on_org = counters_hit(
-            [f"scimrate:t:{token.pk}:{window}", f"scimrate:o:{org.pk}:{window}"], ttl=2
-        )
+        on_token, on_org = counters_hit(_counters(token.pk, org.pk), ttl=2)
     except Exception:
         logger.warning("SCIM rate limiter unavailable: letting the request through")
         return True
-    return on_token <= per_token and on_org <= per_org
+    return _within_limits(org, on_token, on_org)
+
+
+def _counters(token_id: uuid.UUID, org_id: int) -> list[str]:
+    window = int(time.time())  # one-second windows
+    return [f"scimrate:t:{token_id}:{window}", f"scimrate:o:{org_id}:{window}"]
+
+
+def _within_limits(org: Org, on_token: int, on_org: int) -> bool:
+    per_org = org.scim_rate_limit or settings.SCIM_RATE_PER_ORG
+    return on_token <= settings.SCIM_RATE_PER_TOKEN and on_org <= per_org
 
 
 def throttle_event_due(*, org: Org) -> bool:

@@ -51,8 +51,8 @@ from scim.schemas import (
     schema_documents,
     service_provider_config,
 )
-from scim.throttle import scim_request_allowed, throttle_event_due
-from tokens.auth import token_authenticate, token_from_header, token_touch
+from scim.throttle import scim_admit, throttle_event_due
+from tokens.auth import token_from_header, token_touch
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class ScimViewMixin:
         self, request: HttpRequest, directory_id: uuid.UUID, *args: Any, **kwargs: Any
     ) -> HttpResponse:
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        token = token_authenticate(token_from_header(header)) if header else None
+        token, allowed = scim_admit(token_from_header(header)) if header else (None, True)
         if token is None or token.directory_id != directory_id:
             raise ScimError(
                 401,
@@ -144,7 +144,7 @@ class ScimViewMixin:
         request.scim_token = token  # type: ignore[attr-defined]
         request.scim_directory = directory  # type: ignore[attr-defined]
         request.scim_org = directory.org  # type: ignore[attr-defined]
-        if not scim_request_allowed(token=token, org=directory.org):
+        if not allowed:
             if throttle_event_due(org=directory.org):
                 services.event_record(
                     org=directory.org,

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.servers.basehttp import WSGIServer
 
@@ -24,6 +28,44 @@ def _no_persistent_connections() -> None:
 
     for connection in connections.all():
         connection.settings_dict["CONN_MAX_AGE"] = 0
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """CI's Redis when REDIS_URL is set; otherwise a throwaway redis-server of our own."""
+    if settings.REDIS_URL:
+        yield settings.REDIS_URL
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_cache(redis_url: str, settings: Any) -> None:
+    """The shared cache on a real Redis, as in production (token cache and rate limits)."""
+    settings.REDIS_URL = redis_url
+    settings.CACHES = {
+        "default": {"BACKEND": "commandcenter.cache.RedisCache", "LOCATION": redis_url}
+    }
+    from django.core.cache import cache
+
+    cache.clear()  # no counters or tokens left by an earlier test
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -31,44 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def broker_url() -> Iterator[str]:
-    """CI's Redis when REDIS_URL is set; otherwise a throwaway redis-server of our own."""
-    if settings.REDIS_URL:
-        yield settings.REDIS_URL
-        return
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+def broker_url(redis_url: str) -> str:
+    return redis_url
 
 
 def _database_url() -> str:

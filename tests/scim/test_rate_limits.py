@@ -6,8 +6,9 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
-from directory.models import Org
+from directory.models import Org, ScimDirectory
 from tests.scim.conftest import ScimClient, assert_scim_error, okta_user
+from tokens.services import token_issue, token_revoke
 
 
 @pytest.fixture(autouse=True)
@@ -58,3 +59,57 @@ def test_the_limiter_fails_open_when_the_cache_is_down(scim: ScimClient, setting
     }
     for _ in range(3):
         assert scim.get("/Users").status_code == 200
+
+
+# On Redis, a token's second and later requests read it from the cache and count
+# against both limits in one round trip: the same limits, revocation and isolation.
+
+
+def test_on_redis_the_limits_hold_from_the_cache_and_revoking_still_works_at_once(
+    redis_cache: None, scim: ScimClient, org: Org, directory: ScimDirectory, settings: Any
+) -> None:
+    settings.SCIM_RATE_PER_TOKEN = 3
+    with time_machine.travel("2026-11-24 10:00:00+00:00", tick=False):
+        for i in range(3):
+            assert scim.post("/Users", okta_user(f"u{i}@acme.example")).status_code == 201
+        assert_scim_error(scim.post("/Users", okta_user("late@acme.example")), 429)
+    assert not org.users.filter(user_name="late@acme.example").exists()
+    with time_machine.travel("2026-11-24 10:00:01+00:00", tick=False):
+        assert scim.get("/Users").json()["totalResults"] == 3
+        token_revoke(directory=directory, token_id=str(directory.tokens.get().id))
+        assert_scim_error(scim.get("/Users"), 401)
+
+
+def test_on_redis_an_orgs_limit_covers_its_tokens_and_no_other_org(
+    redis_cache: None,
+    scim: ScimClient,
+    other_scim: ScimClient,
+    org: Org,
+    directory: ScimDirectory,
+    settings: Any,
+) -> None:
+    org.scim_rate_limit = 3
+    org.save()
+    second = ScimClient(directory, token_issue(directory=directory).plaintext)
+    with time_machine.travel("2026-11-24 10:00:00+00:00", tick=False):
+        assert scim.get("/Users").status_code == 200
+        assert second.get("/Users").status_code == 200
+        assert scim.get("/Users").status_code == 200
+        assert_scim_error(second.get("/Users"), 429)
+        assert_scim_error(scim.get("/Users"), 429)
+        for _ in range(5):
+            assert other_scim.get("/Users").status_code == 200
+
+
+def test_on_redis_requests_with_a_wrong_token_use_up_nothing(
+    redis_cache: None, scim: ScimClient, org: Org, directory: ScimDirectory
+) -> None:
+    org.scim_rate_limit = 2
+    org.save()
+    stranger = ScimClient(directory, "ccscim_" + "x" * 43)
+    with time_machine.travel("2026-11-24 10:00:00+00:00", tick=False):
+        for _ in range(5):
+            assert_scim_error(stranger.get("/Users"), 401)
+        assert scim.get("/Users").status_code == 200
+        assert scim.get("/Users").status_code == 200
+        assert_scim_error(scim.get("/Users"), 429)
