@@ -42,7 +42,7 @@ def _slots(params: Sequence[Any], samples: Sequence[Any]) -> _Slots:
     slots: _Slots = []
     used: set[int] = set()
     for param in params:
-        hits = [i for i, s in enumerate(samples) if type(param) is type(s) and param == s]
+        hits = [i for i, s in enumerate(samples) if _same_kind(param, s) and param == s]
         if len(hits) > 1:
             raise PreparedError(f"samples {samples!r} are not distinct")
         if hits:
@@ -57,6 +57,14 @@ def _slots(params: Sequence[Any], samples: Sequence[Any]) -> _Slots:
     return slots
 
 
+def _same_kind(param: Any, sample: Any) -> bool:
+    # The Postgres backend may pass an int compared with an expression as a psycopg
+    # Int4 or Int8 (subclasses of int); bind() wraps the new value the same way.
+    if type(sample) is int:
+        return isinstance(param, int) and not isinstance(param, bool)
+    return type(param) is type(sample)
+
+
 def _check_samples(samples: Sequence[Any]) -> None:
     if not all(type(s) in (int, str) for s in samples):
         raise PreparedError("samples must be ints or strings")
@@ -67,16 +75,26 @@ class _Compiled:
         self.sql = sql
         self.slots = _slots(params, samples)
         self.constants = list(params)
+        # The type each bound value is sent as, when it is not the sample's own (Int4).
+        self.wraps = [
+            None if slot is None or type(p) is type(samples[slot]) else type(p)
+            for p, slot in zip(params, self.slots, strict=True)
+        ]
 
     def bind(self, values: Sequence[Any]) -> list[Any]:
-        return [
-            self.constants[n] if slot is None else values[slot] for n, slot in enumerate(self.slots)
-        ]
+        bound = list(self.constants)
+        for n, slot in enumerate(self.slots):
+            if slot is not None:
+                wrap = self.wraps[n]
+                bound[n] = values[slot] if wrap is None else wrap(values[slot])
+        return bound
 
 
 class _CompiledSelect(_Compiled):
     def __init__(self, qs: QuerySet[Any], samples: Sequence[Any], using: str) -> None:
-        if qs.query.select_related or qs.query.annotations or qs._prefetch_related_lookups:  # type: ignore[attr-defined]
+        # Aliases (annotations only filtered on) are fine; selected annotations are not.
+        query = qs.query
+        if query.select_related or query.annotation_select or qs._prefetch_related_lookups:  # type: ignore[attr-defined]
             raise PreparedError("only plain model queries can be prepared")
         compiler = qs.query.get_compiler(using=using)
         sql, params = compiler.as_sql()

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -363,6 +363,19 @@ def _email_rows(user: EndUser) -> list[UserEmail]:
     return rows
 
 
+def users_of_org_by_name(org_id: int) -> QuerySet[EndUser]:
+    """The org's users, for a lookup by userName (unique per org, case-insensitively).
+
+    The org is matched as `org_id + 0`, an expression no index serves. Postgres
+    estimates an org its statistics do not know yet (a new org in its first sync, until
+    ANALYZE samples it) at one row, and then prefers an index that leads with org_id
+    and filters the org's users one by one: each lookup scans the org, a cost that
+    grows with it. With no org index to choose, it reads the unique
+    (lower(user_name), org) index, whatever the statistics say.
+    """
+    return EndUser.objects.alias(org_unindexed=F("org_id") + 0).filter(org_unindexed=org_id)
+
+
 # Both run on every create (directory.prepared: compiled once, not per call).
 _SEAT_TAKE = PreparedUpdate(
     lambda org_id: (
@@ -372,8 +385,8 @@ _SEAT_TAKE = PreparedUpdate(
     samples=(-7_000_001,),
 )
 _USER_NAMED_LOCKED = PreparedQuery(
-    lambda org_id, name: EndUser.objects.select_for_update().filter(
-        org_id=org_id, user_name__lower=name
+    lambda org_id, name: (
+        users_of_org_by_name(org_id).select_for_update().filter(user_name__lower=name)
     ),
     samples=(-7_000_001, "prepared-sample-user-name"),
 )

@@ -10,6 +10,7 @@ from django.db.models import F
 
 from directory.models import EndUser, Org, ProvisioningEvent, UserEmail
 from directory.prepared import PreparedError, PreparedQuery, PreparedUpdate, insert
+from directory.services import users_of_org_by_name
 
 SAMPLES = (-7_000_001, "prepared-sample")
 
@@ -50,6 +51,28 @@ def test_rows_come_back_as_the_orm_builds_them(org: Org) -> None:
     assert user.emails == [{"value": "ada@x", "primary": True}]  # JSON decoded
     assert user.org == org  # a real model instance, relations and all
     assert not user._state.adding
+
+
+def test_an_org_matched_through_an_expression_binds_each_calls_org(
+    org: Org, other_org: Org
+) -> None:
+    # users_of_org_by_name() filters on `org_id + 0` (an alias); Postgres sends the
+    # org there as an Int4, which the later calls must send too.
+    ours = EndUser.objects.create(org=org, user_name="ada@x")
+    theirs = EndUser.objects.create(org=other_org, user_name="ADA@x")
+    query = PreparedQuery(
+        lambda org_id, name: users_of_org_by_name(org_id).filter(user_name__lower=name),
+        samples=SAMPLES,
+    )
+    assert [u.pk for u in query.all(org.pk, "ada@x")] == [ours.pk]
+    assert [u.pk for u in query.all(other_org.pk, "ada@x")] == [theirs.pk]
+    assert query.all(org.pk, "bob@x") == []
+    selected = PreparedQuery(
+        lambda org_id: EndUser.objects.annotate(key=F("org_id") + 0).filter(key=org_id),
+        samples=SAMPLES[:1],
+    )
+    with pytest.raises(PreparedError, match="plain model queries"):
+        selected.all(org.pk)
 
 
 def test_lookups_that_rewrite_their_value_are_refused(org: Org) -> None:
