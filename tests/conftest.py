@@ -30,15 +30,20 @@ def _no_persistent_connections() -> None:
         connection.settings_dict["CONN_MAX_AGE"] = 0
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """CI's Redis when REDIS_URL is set; otherwise a throwaway redis-server of our own."""
     if settings.REDIS_URL:
         yield settings.REDIS_URL
         return
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     server = subprocess.Popen(
         ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", ""],
         stdout=subprocess.DEVNULL,

@@ -23,7 +23,8 @@ from django.utils import timezone
 from directory.models import Org, ProvisioningEvent, SummaryLog
 from directory.services import event_record
 from directory.summaries import hour_start
-from tests.test_celery_worker import ROOT, _database_url, _free_port
+from tests.conftest import free_port
+from tests.test_celery_worker import ROOT, _database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,7 +61,7 @@ def test_serve_runs_the_site_and_the_hourly_summaries_and_stops_both(
             resource_name="embedded@acme.example",
         )
     outbox = tmp_path / "outbox"
-    port = _free_port()
+    port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()
