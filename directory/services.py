@@ -489,16 +489,23 @@ def user_create(
             for name in USER_FIELD_NAMES:
                 setattr(user, name, getattr(fields, name))
             user.user_name = fields.user_name.strip()
-            if user.active and _seat_take(org=org):
-                user.has_seat = True
-                user.seat_changed_at = timezone.now()
             # A new user belongs to no group yet: under an access-group restriction it
             # starts outside, until a group push puts it in an allowed group.
             if _access_group_ids(org=org, directory=directory):
                 user.access = EndUser.Access.NOT_IN_ACCESS_GROUPS
+            # Written as seated, the seat taken last: taking it locks the org row until
+            # COMMIT, and every create in the org queues on that lock, so it should be
+            # held for as few statements as possible.
+            if user.active:
+                user.has_seat = True
+                user.seat_changed_at = timezone.now()
             insert(user)
             for email in _email_rows(user):
                 insert(email)
+            if user.active and not _seat_take(org=org):
+                user.has_seat = False
+                user.seat_changed_at = None
+                EndUser.objects.filter(pk=user.pk).update(has_seat=False, seat_changed_at=None)
             notes: list[str] = []
             details: dict[str, Any] = {}
             if user.active and not user.has_seat:

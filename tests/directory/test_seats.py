@@ -30,9 +30,13 @@ def small_org(org: Org) -> Org:
 
 
 def test_active_users_get_seats_until_none_are_left(small_org: Org) -> None:
-    for name in ("a", "b", "c"):
-        _user(small_org, name)
+    a, _, c = (_user(small_org, name) for name in ("a", "b", "c"))
     assert _seated(small_org) == {"a", "b"}
+    # What the create returns says the same as the database.
+    assert a.has_seat and a.seat_changed_at is not None
+    assert not c.has_seat and c.seat_changed_at is None
+    c.refresh_from_db()
+    assert not c.has_seat and c.seat_changed_at is None
     small_org.refresh_from_db()
     assert small_org.seats_used == 2
     no_seat = small_org.events.get(resource_name="c")

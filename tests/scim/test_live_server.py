@@ -17,6 +17,7 @@ from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
 from directory.models import Org, ScimDirectory
+from directory.services import org_update
 from tests.scim.conftest import okta_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,6 +113,26 @@ def test_fifty_parallel_identical_creates_make_one_user(
     assert org.users.count() == 1
     assert org.events.filter(action="user_create", outcome="success").count() == 1
     assert org.events.filter(action="user_create", outcome="failure").count() == 49
+
+
+def test_parallel_creates_beyond_the_seats_seat_exactly_as_many_users_as_there_are_seats(
+    base_url: str, token: str, org: Org, settings: Any
+) -> None:
+    settings.SCIM_RATE_PER_TOKEN = settings.SCIM_RATE_PER_ORG = 10**6
+    org_update(org=org, seats=7)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def create(i: int) -> int:
+        body = okta_user(f"seat{i}@acme.example")
+        return httpx.post(f"{base_url}/Users", json=body, headers=headers, timeout=60).status_code
+
+    assert Counter(_parallel(20, create)) == Counter({201: 20})
+    org.refresh_from_db()
+    assert org.seats_used == 7
+    assert org.users.filter(has_seat=True).count() == 7
+    unseated = org.users.filter(has_seat=False)
+    assert unseated.count() == 13 and not unseated.filter(seat_changed_at__isnull=False).exists()
+    assert org.events.filter(action="user_create", details__no_seat=True).count() == 13
 
 
 def test_parallel_member_adds_all_land_and_parallel_if_match_puts_let_one_win(
