@@ -26,10 +26,14 @@ def extra_filter_kwargs_getter(model: type[Model]) -> Any:
     return extra_filter_kwargs
 
 
+# The users SCIM sees of their org: not those the IdP removed under the "disable" policy.
+SCIM_VISIBLE_USERS: dict[str, Any] = {"removed_by_idp_at__isnull": True}
+
+
 def scope_kwargs(model: type[Model], org: Any) -> dict[str, Any]:
     """The filter that confines `model` to `org` (an Org or its id), as SCIM sees it."""
     if model is EndUser:
-        return {"org": org, "removed_by_idp_at__isnull": True}
+        return {"org": org, **SCIM_VISIBLE_USERS}
     return {"org": org}
 
 

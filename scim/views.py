@@ -42,7 +42,7 @@ from scim.filters import (
     user_name_eq,
     user_sort_key,
 )
-from scim.hooks import scoped_queryset
+from scim.hooks import SCIM_VISIBLE_USERS, scoped_queryset
 from scim.patch import PatchError, apply_user_patch, parse_patch, plan_group_patch
 from scim.schemas import (
     LIST_RESPONSE_SCHEMA,
@@ -290,12 +290,12 @@ def _failure_action(resource_type: str, method: str, kwargs: dict[str, Any]) -> 
 
 
 # `filter=userName eq "..."`, exactly as filter_users() builds it (same folding of
-# case, same scope as scope_kwargs), compiled once (see directory.prepared). It reads
-# the unique userName index whatever the statistics (services.users_of_org_by_name)
-# and needs no order: it matches at most one user.
+# case, same scope as scope_kwargs, the org matched the way services.users_of_org_by_name
+# does so it reads the unique userName index whatever the statistics), compiled once
+# (see directory.prepared). No order: it matches at most one user.
 _USERS_NAMED = PreparedQuery(
     lambda org_id, name: filter_users(
-        services.users_of_org_by_name(org_id).filter(removed_by_idp_at__isnull=True),
+        services.users_of_org_by_name(org_id).filter(**SCIM_VISIBLE_USERS),
         "userName eq " + json.dumps(name),
     ),
     samples=(-7_000_001, "prepared-sample-user-name"),

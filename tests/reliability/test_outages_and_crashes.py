@@ -22,15 +22,11 @@ import httpx
 import psycopg
 import pytest
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 pytestmark = pytest.mark.reliability
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_port(port: int, seconds: float = 20) -> None:
@@ -142,7 +138,7 @@ def stack() -> Iterator[Stack]:
         as_pg = ["runuser", "-u", "postgres", "--"]
     initdb = [str(PG_BIN / "initdb"), "-D", str(tmp / "pg"), "-U", "postgres", "-A", "trust"]
     subprocess.run([*as_pg, *initdb, "--no-sync"], check=True, capture_output=True)
-    s = Stack(tmp, _free_port(), _free_port(), _free_port(), {}, as_pg)
+    s = Stack(tmp, free_port(), free_port(), free_port(), {}, as_pg)
     s.pg("start")
     createdb = [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(s.pg_port), "-U", "postgres"]
     subprocess.run([*createdb, "commandcenter"], check=True)
