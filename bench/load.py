@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -206,6 +207,73 @@ def deactivate(t: Target, ids: list[str], share: float, concurrency: int) -> Sta
     )
 
 
+# Where the CPU goes, and the floor of the stack ---------------------------------------------
+
+
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each named process tree: its root, the
+    root's live descendants, and the children they have reaped (Postgres's finished
+    backends). The load client's own share is "load client". Linux only (/proc)."""
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        pid = int(entry.name)
+        parent[pid] = int(fields[1])
+        used[pid] = sum(int(x) for x in fields[11:15]) / tick  # utime stime cutime cstime
+    out: dict[str, float] = {}
+    for name, root in roots.items():
+        total = 0.0
+        for pid, seconds in used.items():
+            p = pid
+            while p > 1 and p != root:
+                p = parent.get(p, 0)
+            if p == root:
+                total += seconds
+        out[name] = total
+    me = os.times()
+    out["load client"] = me.user + me.system
+    return out
+
+
+def cpu_per_item(before: dict[str, float], after: dict[str, float], items: int) -> dict[str, float]:
+    """Milliseconds of CPU per item, by process tree."""
+    return {k: (after[k] - before[k]) * 1000 / items for k in before}
+
+
+def cpu_line(ms: dict[str, float], unit: str) -> str:
+    total = sum(ms.values())
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in ms.items())
+    ceiling = (os.cpu_count() or 1) * 1000 / total if total else 0.0
+    return f"{parts}: {total:.2f} ms per {unit}; {os.cpu_count()} cores allow ≈ {ceiling:,.0f}/s"
+
+
+def stack_floor(
+    t: Target, n: int, roots: dict[str, int]
+) -> dict[str, tuple[Stats, dict[str, float]]]:
+    """The cheapest SCIM requests at concurrency 8: what any request costs the shared cores
+    before it does any work (token check, routing, HTTP, JSON), to set scenario 1 against."""
+    out: dict[str, tuple[Stats, dict[str, float]]] = {}
+    paths = {
+        "GET /ServiceProviderConfig": "/ServiceProviderConfig",
+        "userName lookup finding nobody": '/Users?filter=userName eq "nobody@bench.example"',
+    }
+    for label, path in paths.items():
+        stats = Stats()
+        before = cpu_seconds(roots)
+        tasks = [lambda s=stats, p=path: t.call(s, "GET", p) for _ in range(n)]
+        run(tasks, 8, stats)
+        out[label] = (stats, cpu_per_item(before, cpu_seconds(roots), n))
+    return out
+
+
 # Scenario 2: lookups in a small and a huge org ----------------------------------------------
 
 
@@ -354,7 +422,13 @@ def main() -> None:
     parser.add_argument("--targets", required=True, type=Path)
     parser.add_argument("--quick", action="store_true", help="a small smoke run (CI)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--pids",
+        default="",
+        help="gunicorn=PID,postgres=PID,redis=PID: the process trees whose CPU to report",
+    )
     args = parser.parse_args()
+    roots = {k: int(v) for k, v in (p.split("=") for p in args.pids.split(",") if p)}
     targets = json.loads(args.targets.read_text())
     q = args.quick
     rows: list[tuple[str, str, str]] = []
@@ -363,25 +437,30 @@ def main() -> None:
     users = 300 if q else 10_000
     # Scenario 1 three times back to back (the median is reported), with the web
     # workers' memory after each run: scenario 5 asks for no growth across them.
-    runs: list[tuple[float, Stats]] = []
+    runs: list[tuple[float, Stats, dict[str, float]]] = []
     rss_after: list[list[float]] = []
     for n in range(2 if q else 3):
         run_id = f"{int(time.time())}r{n}"
+        before = cpu_seconds(roots)
         per_user, run_ids = okta_sync(main_t, users, 8, run_id)
-        runs.append((users / per_user.wall, per_user))
+        cpu = cpu_per_item(before, cpu_seconds(roots), users)
+        runs.append((users / per_user.wall, per_user, cpu))
         rss_after.append(worker_rss_mb())
         if n == 0:
             first_run_id, ids = run_id, run_ids
-    rate, per_user = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+    rate, per_user, cpu = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
     rows.append(
         (
             f"1. Okta sync, {users:,} users, concurrency 8 (median of {len(runs)} runs)",
             f"{rate:,.0f} users/s; p50 {per_user.p50:.1f} ms, "
             f"p99 {per_user.pct(99):.1f} ms per user; {per_user.errors} errors "
-            f"(runs: {', '.join(f'{r:,.0f}' for r, _ in runs)} users/s)",
+            f"(runs: {', '.join(f'{r:,.0f}' for r, _, _ in runs)} users/s)",
             "≥ 500 users/s, p99 < 60 ms, 0 errors",
         )
     )
+    if roots:
+        label = "1e. CPU per user of the median sync run (GET + POST), ms by process"
+        rows.append((label, cpu_line(cpu, "user"), ""))
     rows.append(
         (
             "5. Web worker RSS after each sync run",
@@ -418,6 +497,17 @@ def main() -> None:
             "",
         )
     )
+
+    if roots:
+        for label, (s, ms) in stack_floor(main_t, 300 if q else 5000, roots).items():
+            rows.append(
+                (
+                    f"1f. Floor of the stack: {label}, concurrency 8 ({len(s.latencies):,})",
+                    f"{len(s.latencies) / s.wall:,.0f} requests/s, p50 {s.p50:.1f} ms, "
+                    f"{s.errors} errors; CPU ms: {cpu_line(ms, 'request')}",
+                    "",
+                )
+            )
 
     if "small" in targets and "huge" in targets:
         small = lookup_p50(

@@ -49,7 +49,9 @@ done
 
 mkdir -p bench/results
 OUT=bench/results/$(date -u +%Y-%m-%d)${QUICK:+-quick}.md
-$PY bench/load.py --targets "$SERVICES_DIR/targets.json" ${QUICK:+--quick} --out "$OUT"
+# The process trees whose CPU time load.py reports per request (Linux /proc).
+PIDS="gunicorn=$GUNICORN_PID,postgres=$(head -1 "$SERVICES_DIR/pg/postmaster.pid"),redis=$(cat "$SERVICES_DIR/redis.pid")"
+$PY bench/load.py --targets "$SERVICES_DIR/targets.json" ${QUICK:+--quick} --out "$OUT" --pids "$PIDS"
 $PY bench/db_ceiling.py >> "$OUT"
 {
     echo
