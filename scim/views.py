@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from typing import Any
 
@@ -709,12 +710,13 @@ class ServiceProviderConfigView(ScimViewMixin, scim2_views.ServiceProviderConfig
         return scim_response(service_provider_config(self.base_url))
 
 
-class _DiscoveryListView(ScimViewMixin):
+class _DiscoveryListView(ScimViewMixin, ABC):
     http_method_names = ["get"]
     kind = ""
 
+    @abstractmethod
     def documents(self) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Every document of this kind, for this directory's Base URL."""
 
     def get(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         docs = self.documents()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -14,15 +15,16 @@ from directory.models import Org
 from directory.selectors import org_get
 
 
-class SubcommandCommand(BaseCommand):
+class SubcommandCommand(BaseCommand, ABC):
     """A command with subcommands (`org create`, `scim token issue`): each subparser sets
     `handler` to the method that runs it."""
 
     def add_arguments(self, parser: CommandParser) -> None:
         self.add_subcommands(parser.add_subparsers(dest="subcommand", required=True))
 
+    @abstractmethod
     def add_subcommands(self, subparsers: Any) -> None:
-        raise NotImplementedError
+        """Add each subcommand's parser to `subparsers`."""
 
     def handle(self, *args: Any, **options: Any) -> None:
         handler: Callable[..., None] = options.pop("handler")
