@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -9,15 +10,51 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.servers.basehttp import WSGIServer
+from django.core.servers.basehttp import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from directory.models import Org, ScimDirectory
 from directory.services import idp_configure, org_admin_add, org_create, scim_enable
 from tokens.services import token_issue
 
+
+def _test_depth() -> int:
+    raw = os.environ.get("TEST_DEPTH", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        raise pytest.UsageError(f"TEST_DEPTH={raw!r} must be a whole number of at least 1")
+    return int(raw)
+
+
+# How many cases the generated-input checkers (Hypothesis, schemathesis) try: `make test`
+# runs them at depth 1, `.ci/run` at TEST_DEPTH=5 (five times as many cases).
+TEST_DEPTH = _test_depth()
+
+
+def examples(n: int) -> int:
+    """The number of generated cases for a checker that tries `n` at depth 1."""
+    return n * TEST_DEPTH
+
+
 # Django's test server listens with a backlog of 10 connections; the live-server
 # tests open 50 at once, as a busy IdP might, which gunicorn's backlog (2048) absorbs.
 WSGIServer.request_queue_size = 128
+# The test server writes a response's headers and body in separate sends; with Nagle's
+# algorithm on, every keep-alive request then waits ~40 ms for the client's delayed ACK
+# (44 ms per request against 2 ms). gunicorn sets TCP_NODELAY too.
+WSGIRequestHandler.disable_nagle_algorithm = True
+_cleanup_headers = ServerHandler.cleanup_headers
+
+
+def _close_after_chunked_requests(self: Any) -> None:
+    # The test server cannot read a chunked request body (schemathesis sends some): it
+    # answers as if the body were empty and must then drop the connection, or the body's
+    # bytes left in it are read as the next request.
+    _cleanup_headers(self)
+    if "chunked" in self.environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        self.headers["Connection"] = "close"
+        self.request_handler.close_connection = True
+
+
+setattr(ServerHandler, "cleanup_headers", _close_after_chunked_requests)  # noqa: B010
 
 
 @pytest.fixture(autouse=True, scope="session")
