@@ -1,6 +1,7 @@
 # Start and stop a throwaway Postgres 15 and Redis on 127.0.0.1 for CI and local
-# test runs:  source .ci/services.sh && services_start  (services_stop to end them).
+# test runs:  source .ci/services.sh && trap services_stop EXIT && services_start
 # Sets DATABASE_URL and REDIS_URL. Data lives in a temp folder and is discarded.
+# services_stop stops whatever services_start got to, so set the trap first.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_PORT=${PG_PORT:-55432}

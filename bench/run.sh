@@ -18,12 +18,12 @@ export PG_PORT=${BENCH_PG_PORT:-55700} REDIS_PORT=${BENCH_REDIS_PORT:-56700}
 export PG_EXTRA_OPTS="-c shared_buffers=1GB"
 # shellcheck source=.ci/services.sh
 source .ci/services.sh
-services_start
 cleanup() {
     [ -n "${GUNICORN_PID:-}" ] && kill "$GUNICORN_PID" 2>/dev/null && wait "$GUNICORN_PID" 2>/dev/null
     services_stop
 }
 trap cleanup EXIT
+services_start
 
 export DATABASE_URL REDIS_URL
 export SECRET_KEY="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"

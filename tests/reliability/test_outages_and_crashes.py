@@ -4,6 +4,7 @@ worker is killed in the middle of a large membership PATCH."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -38,6 +39,15 @@ def _wait_port(port: int, seconds: float = 20) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {port}")
+
+
+def _stop(process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """Wait for a process told to stop; kill it if it will not."""
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 @dataclass
@@ -103,12 +113,22 @@ class Stack:
     def stop_redis(self) -> None:
         if self.redis is not None and self.redis.poll() is None:
             self.redis.terminate()
-            self.redis.wait(timeout=10)
+            _stop(self.redis)
 
     def restart_redis(self) -> None:
         """A Redis restart without persistence: whatever was queued in it is gone."""
         self.stop_redis()
         self.start_redis()
+
+    def stop_web(self) -> None:
+        if self.web is not None and self.web.poll() is None:
+            self.web.send_signal(signal.SIGTERM)
+            _stop(self.web)
+
+    def stop_worker(self) -> None:
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.terminate()
+            _stop(self.worker)
 
     def start_worker(self) -> None:
         self.worker = subprocess.Popen(
@@ -130,45 +150,43 @@ class Stack:
 
 @pytest.fixture
 def stack() -> Iterator[Stack]:
-    tmp = Path(tempfile.mkdtemp(prefix="cc-faults-"))
-    as_pg: list[str] = []
-    if os.geteuid() == 0:
-        # initdb refuses to run as root
-        shutil.chown(tmp, "postgres")
-        as_pg = ["runuser", "-u", "postgres", "--"]
-    initdb = [str(PG_BIN / "initdb"), "-D", str(tmp / "pg"), "-U", "postgres", "-A", "trust"]
-    subprocess.run([*as_pg, *initdb, "--no-sync"], check=True, capture_output=True)
-    s = Stack(tmp, free_port(), free_port(), free_port(), {}, as_pg)
-    s.pg("start")
-    createdb = [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(s.pg_port), "-U", "postgres"]
-    subprocess.run([*createdb, "commandcenter"], check=True)
-    s.start_redis()
-    s.env = {
-        **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
-        "DATABASE_URL": s.db_url,
-        "REDIS_URL": f"redis://127.0.0.1:{s.redis_port}/0",
-        "SECRET_KEY": "faults-test-secret-key-not-for-production-0123456789abcdef",
-        "SITE_URL": f"http://127.0.0.1:{s.web_port}",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DB_CONNECT_TIMEOUT": "2",
-        "SCIM_RATE_PER_TOKEN": "100000",
-        "SCIM_RATE_PER_ORG": "100000",
-    }
-    s.manage("migrate", "-v0")
-    try:
+    # Each stop is registered as soon as its service has started, so a set-up that fails
+    # part way (a missing redis-server, a migration error) leaves nothing running.
+    with contextlib.ExitStack() as cleanup:
+        tmp = Path(tempfile.mkdtemp(prefix="cc-faults-"))
+        cleanup.callback(shutil.rmtree, tmp, ignore_errors=True)
+        as_pg: list[str] = []
+        if os.geteuid() == 0:
+            # initdb refuses to run as root
+            shutil.chown(tmp, "postgres")
+            as_pg = ["runuser", "-u", "postgres", "--"]
+        initdb = [str(PG_BIN / "initdb"), "-D", str(tmp / "pg"), "-U", "postgres", "-A", "trust"]
+        subprocess.run([*as_pg, *initdb, "--no-sync"], check=True, capture_output=True)
+        s = Stack(tmp, free_port(), free_port(), free_port(), {}, as_pg)
+        pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(tmp / "pg"), "-m", "immediate", "-s"]
+        cleanup.callback(subprocess.run, [*as_pg, *pg_ctl, "stop"], capture_output=True)
+        s.pg("start")
+        createdb = [
+            str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(s.pg_port), "-U", "postgres"
+        ]  # fmt: skip
+        subprocess.run([*createdb, "commandcenter"], check=True)
+        cleanup.callback(s.stop_redis)
+        s.start_redis()
+        cleanup.callback(s.stop_worker)
+        cleanup.callback(s.stop_web)
+        s.env = {
+            **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
+            "DATABASE_URL": s.db_url,
+            "REDIS_URL": f"redis://127.0.0.1:{s.redis_port}/0",
+            "SECRET_KEY": "faults-test-secret-key-not-for-production-0123456789abcdef",
+            "SITE_URL": f"http://127.0.0.1:{s.web_port}",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DB_CONNECT_TIMEOUT": "2",
+            "SCIM_RATE_PER_TOKEN": "100000",
+            "SCIM_RATE_PER_ORG": "100000",
+        }
+        s.manage("migrate", "-v0")
         yield s
-    finally:
-        if s.web is not None:
-            s.web.send_signal(signal.SIGTERM)
-            s.web.wait(timeout=30)
-        if s.worker is not None:
-            s.worker.terminate()
-            s.worker.wait(timeout=30)
-        s.stop_redis()
-        subprocess.run(
-            [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(tmp / "pg"), "-m", "immediate", "-s", "stop"]
-        )
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _scim(stack: Stack) -> tuple[str, dict[str, str]]:
