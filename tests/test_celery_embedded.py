@@ -65,7 +65,8 @@ def test_serve_runs_the_site_and_the_hourly_summaries_and_stops_both(
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("REDIS_URL", "SECRET_KEY", "SECRET_KEY_FILE")  # embedded mode
+        # Embedded mode, and no SITE_URL: serve must derive it from the port it serves.
+        if key not in ("REDIS_URL", "SECRET_KEY", "SECRET_KEY_FILE", "SITE_URL")
     }
     env |= {
         "DATABASE_URL": _database_url(),
@@ -97,6 +98,9 @@ def test_serve_runs_the_site_and_the_hourly_summaries_and_stops_both(
         assert len(files) == 1, "the embedded scheduler sent no summary within 60 s"
         message = email.message_from_string(files[0].read_text(), policy=email.policy.default)
         assert message["To"] == "alice@acme.example"
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        assert f"http://127.0.0.1:{port}/o/acme/" in body.get_content()
         log_row = SummaryLog.objects.get(org=org, hour=hour)
         assert log_row.sent_at is not None and log_row.recipients == 1
 
@@ -110,6 +114,8 @@ def test_serve_runs_the_site_and_the_hourly_summaries_and_stops_both(
             time.sleep(0.1)
         assert not _group_alive(pgid), "gunicorn or the scheduler outlived serve"
         assert _status(f"http://127.0.0.1:{port}/accounts/login/") is None
+        banner = (tmp_path / "serve.log").read_text()
+        assert f"Base URLs start http://127.0.0.1:{port}" in banner
     finally:
         if _group_alive(pgid):
             os.killpg(pgid, signal.SIGKILL)

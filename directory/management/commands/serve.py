@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -9,6 +10,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+
+def serve_host(host: str) -> str:
+    """The host to put in links for a server bound to `host` (a wildcard means this machine)."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (naming the wildcard, not binding to it)
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 class Command(BaseCommand):
@@ -30,13 +38,19 @@ class Command(BaseCommand):
             # Its default control socket is one path per user: two instances would clash.
             "--no-control-socket",
         ]  # fmt: skip
+        env = dict(os.environ)
+        site_url = settings.SITE_URL
+        if "SITE_URL" not in env:
+            # Base URLs, links in emails and sign-in links name the port actually served.
+            site_url = f"http://{serve_host(options['host'])}:{options['port']}"
+            env["SITE_URL"] = site_url
         # From the project root, so `serve` works from any working directory.
         root = Path(settings.BASE_DIR)
-        children = [subprocess.Popen(web, cwd=root)]
+        children = [subprocess.Popen(web, cwd=root, env=env)]
         if settings.EMBEDDED:
             scheduler = [sys.executable, str(root / "manage.py"), "scheduler"]
-            children.append(subprocess.Popen(scheduler, cwd=root))
-        self.stdout.write(f"Command Center on http://{bind}/ (Base URLs start {settings.SITE_URL})")
+            children.append(subprocess.Popen(scheduler, cwd=root, env=env))
+        self.stdout.write(f"Command Center on http://{bind}/ (Base URLs start {site_url})")
         stopping = False
 
         def stop(signum: int, frame: object) -> None:
