@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 
 from directory.models import Org
 from directory.services import UserFields, group_create, idp_configure, scim_enable, user_create
+from tests.conftest import examples
 from tokens.services import api_key_issue
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,7 +38,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(
             str(cli), "run", f"{live_server.url}/api/v1/schema/",
             "--header", f"Authorization: Bearer {key}",
             "--checks", "not_a_server_error,response_schema_conformance",
-            "--max-examples", "15",
+            "--max-examples", str(examples(15)),
             "--no-color",
         ],
         capture_output=True, text=True, timeout=300,

@@ -20,6 +20,7 @@ from scim.patch import (
     parse_patch,
     plan_group_patch,
 )
+from tests.conftest import examples
 
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -1105,7 +1106,7 @@ _ops = st.lists(
 )
 
 
-@settings(max_examples=400, derandomize=True, deadline=None)
+@settings(max_examples=examples(400), derandomize=True, deadline=None)
 @given(ops=_ops)
 def test_any_operations_give_a_result_or_a_patch_error(ops: list[dict[str, Any]]) -> None:
     before = copy.deepcopy(USER)
