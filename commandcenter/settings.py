@@ -102,6 +102,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: REMOTE_ADDR becomes the client's address behind TRUSTED_PROXY_COUNT proxies.
+    "commandcenter.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Answers /scim/v2/ itself: the API needs none of the console's middleware below.
     "scim.middleware.ScimMiddleware",
@@ -236,6 +238,9 @@ DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Command Center <noreply@lo
 # X-Forwarded-Proto. Everything below follows SITE_URL's scheme unless overridden.
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front append to X-Forwarded-For (the README's TLS proxy: 1). The
+# client address is then read from it (commandcenter.middleware); 0 ignores the header.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SITE_IS_HTTPS and not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SITE_IS_HTTPS)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SITE_IS_HTTPS)
@@ -295,6 +300,10 @@ SCIM_SERVICE_PROVIDER = {
 # Rate limits, requests per second: per SCIM token, and per org (all its tokens;
 # an org's own scim_rate_limit overrides it). Over the limit: 429 with Retry-After.
 SCIM_RATE_PER_TOKEN = env_int("SCIM_RATE_PER_TOKEN", 100)
+# Failed SCIM authentications (no, a wrong or a revoked token) one client address may make
+# per minute; past that its requests get 429 without a database lookup until the minute
+# ends, except with a token already known to be valid.
+SCIM_AUTH_FAILURES_PER_MINUTE = env_int("SCIM_AUTH_FAILURES_PER_MINUTE", 20)
 SCIM_RATE_PER_ORG = env_int("SCIM_RATE_PER_ORG", 200)
 # SCIM list page size when the client gives no `count`.
 SCIM_DEFAULT_PAGE_SIZE = env_int("SCIM_DEFAULT_PAGE_SIZE", 100)

@@ -68,6 +68,8 @@ def user_list(
     """The org's users for the Directory page: prefix search on userName, names and
     email; filters by status (active/disabled/removed), source, group id and seat."""
     users = org.users.all()
+    if "\x00" in q:
+        return users.none()  # nothing stored holds a NUL (Postgres cannot): nobody matches
     if q:
         users = users.filter(_users_matching(org, q.strip().lower()))
     if status == "active":
@@ -142,6 +144,8 @@ def group_list(*, org: Org, q: str = "") -> QuerySet[Group]:
     groups = org.groups.annotate(
         member_count=Coalesce(Subquery(counts, output_field=IntegerField()), 0)
     )
+    if "\x00" in q:
+        return groups.none()  # nothing stored holds a NUL: no group matches
     if q:
         groups = groups.filter(display_name__lower__contains=q.strip().lower())
     return groups.order_by(Lower("display_name"), "id")

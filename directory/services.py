@@ -981,10 +981,28 @@ def group_update(
             if added or removed:
                 _access_refresh(org=org, directory=directory, user_ids=None, changed_group=locked)
             return locked
-    except IntegrityError:
-        raise Conflict(
-            f"A group named {display_name!r} already exists", field="displayName"
-        ) from None
+    except IntegrityError as e:
+        raise _group_write_error(e, display_name) from None
+
+
+def _group_write_error(e: IntegrityError, display_name: str | None) -> Conflict | InvalidValue:
+    """What a constraint that failed under a concurrent write means for a group write.
+
+    The checks before the write saw a consistent state; a constraint can still fail when
+    another request changed things in between: a member deleted meanwhile (its foreign
+    key), or another group renamed to the same name (the unique name)."""
+    cause = e.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    diag = getattr(cause, "diag", None)
+    constraint = str(getattr(diag, "constraint_name", "") or "") or str(e)
+    if sqlstate == "23503" or "FOREIGN KEY" in constraint.upper():
+        return InvalidValue(
+            "A user added as a member was deleted while this request ran: nothing changed",
+            field="members",
+        )
+    if "group_unique_displayname" in constraint and display_name is not None:
+        return Conflict(f"A group named {display_name!r} already exists", field="displayName")
+    return Conflict("The group changed while this request ran: nothing changed, retry")
 
 
 def group_delete(

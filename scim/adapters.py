@@ -16,6 +16,7 @@ from directory.models import EndUser, Group
 from directory.services import UserFields
 from scim.errors import ScimError, bad_request
 from scim.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from scim.values import parse_bool
 
 # Longest value each string attribute may hold (the model's column sizes): longer
 # values are refused rather than silently cut, since IdPs expect values kept as sent.
@@ -61,22 +62,11 @@ _MULTI_VALUED_KEYS = {
     ),
 }
 _MAX_MULTI_VALUES = 20
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no"}
 
 
 def _lower_keys(d: Mapping[str, Any]) -> dict[str, Any]:
     # Attribute names are case-insensitive (RFC 7643 §2.1).
     return {str(k).lower(): v for k, v in d.items()}
-
-
-def parse_bool(value: Any, attribute: str) -> bool:
-    """A boolean as IdPs send it: true, or Entra's "True"/"False" strings."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise bad_request(f"{attribute} must be a boolean, got {value!r}")
 
 
 def _string(value: Any, attribute: str, max_length: int) -> str:

@@ -26,6 +26,7 @@ silent match.
 from __future__ import annotations
 
 import json
+import math
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -47,6 +48,7 @@ from django.db.models.lookups import (
 from django.utils.dateparse import parse_date, parse_datetime
 
 from directory.models import EndUser, Group, Membership, UserEmail
+from scim.values import unstorable
 
 MAX_FILTER_LENGTH = 4096
 # Each `(`, `[` and `not` is a level; evaluation recurses once per level, so this also
@@ -275,13 +277,20 @@ class _Parser:
         v = self.take("a value")
         if v.kind == "string":
             try:
-                return json.loads(v.text)
+                text: str = json.loads(v.text)
             except ValueError:
                 raise FilterError(f"Invalid string at position {v.pos}") from None
+            reason = unstorable(text)
+            if reason:
+                raise FilterError(f"The string at position {v.pos} contains {reason}")
+            return text
         if v.kind == "number":
             if not _JSON_NUMBER.fullmatch(v.text):
                 raise FilterError(f"Invalid number {_show(v.text)} at position {v.pos}")
-            return json.loads(v.text)
+            number = json.loads(v.text)
+            if isinstance(number, float) and not math.isfinite(number):
+                raise FilterError(f"The number at position {v.pos} is too large")
+            return number
         literals = {"true": True, "false": False, "null": None}
         if v.kind == "word" and v.text.lower() in literals:
             return literals[v.text.lower()]

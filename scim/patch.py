@@ -57,7 +57,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from scim.errors import ScimError
 from scim.filters import And, Compare, FilterError, Node, Or, matches, parse_filter
+from scim.values import parse_bool
 
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -282,12 +284,11 @@ def _user_target(path: str) -> _Target:
 
 
 def _bool(value: Any, label: str) -> bool:
-    # Entra's default client sends "True"/"False" strings.
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise PatchError(f"{label} must be a boolean, got {_show(value)}", "invalidValue")
+    # The one boolean rule of every SCIM request (Entra sends "True"/"False" strings).
+    try:
+        return parse_bool(value, label)
+    except ScimError as e:
+        raise PatchError(e.detail, "invalidValue") from None
 
 
 def _string(value: Any, label: str) -> str:

@@ -17,6 +17,7 @@ from django.core.cache import cache
 
 from commandcenter.cache import cached_then_counted, counters_hit
 from directory.models import Org
+from scim.errors import ScimError
 from tokens.auth import token_authenticate
 from tokens.models import ScimToken
 from tokens.services import cache_enabled, cache_key, token_digest
@@ -29,12 +30,18 @@ logger = logging.getLogger(__name__)
 _owners: dict[str, tuple[uuid.UUID, int]] = {}
 
 
-def scim_admit(raw: str) -> tuple[ScimToken | None, bool]:
+def scim_admit(raw: str, *, address: str = "") -> tuple[ScimToken | None, bool]:
     """The token that `raw` is (None if it is none), and whether this request fits in
-    that token's and its org's rate limits. Only authenticated requests count."""
-    digest = token_digest(raw) if cache_enabled() else ""
+    that token's and its org's rate limits. Only authenticated requests count there.
+
+    A request that authenticates nothing counts against its client address; past
+    SCIM_AUTH_FAILURES_PER_MINUTE in a minute that address's requests are refused with
+    429 without a database lookup, until the minute ends, unless their token is one this
+    process or the cache already knows to be valid: an IdP with a good token is never
+    refused for other clients' failures."""
+    digest = token_digest(raw) if raw else ""
     owners = _owners.get(digest)
-    if owners is not None:
+    if owners is not None and cache_enabled():
         try:
             found = cached_then_counted(cache_key(digest), _counters(*owners), ttl=2)
         except Exception:
@@ -43,14 +50,44 @@ def scim_admit(raw: str) -> tuple[ScimToken | None, bool]:
             token, (on_token, on_org) = found
             if hmac.compare_digest(token.digest, digest):
                 return token, _within_limits(token.directory.org, on_token, on_org)
-    token = token_authenticate(raw)
+    throttled = owners is None and _auth_failures(address) >= settings.SCIM_AUTH_FAILURES_PER_MINUTE
+    token = token_authenticate(raw, database=not throttled) if raw else None
     if token is None:
+        if throttled:
+            raise ScimError(
+                429,
+                "Too many requests from this address failed authentication: retry after "
+                "the Retry-After seconds with a valid token",
+                headers={"Retry-After": str(60 - int(time.time()) % 60)},
+            )
+        _auth_failure_count(address)
         return None, True
-    if digest:
-        if len(_owners) > 10_000:
-            _owners.clear()
-        _owners[digest] = (token.pk, token.directory.org_id)
+    if len(_owners) > 10_000:
+        _owners.clear()
+    _owners[digest] = (token.pk, token.directory.org_id)
     return token, scim_request_allowed(token=token, org=token.directory.org)
+
+
+def _auth_failure_key(address: str) -> str:
+    return f"scimauthfail:{address}:{int(time.time()) // 60}"
+
+
+def _auth_failures(address: str) -> int:
+    """Failed authentications from `address` in this minute (0 if the cache is down)."""
+    if not address:
+        return 0
+    try:
+        return int(cache.get(_auth_failure_key(address)) or 0)
+    except Exception:
+        return 0
+
+
+def _auth_failure_count(address: str) -> None:
+    if address:
+        try:
+            counters_hit([_auth_failure_key(address)], ttl=60)
+        except Exception:
+            logger.warning("SCIM failed-authentication counter unavailable")
 
 
 def scim_request_allowed(*, token: ScimToken, org: Org) -> bool:

@@ -30,11 +30,7 @@ directory_patterns: list[URLPattern] = [
     re_path(r"^Schemas(?:/(?P<uuid>[^/]+))?/?$", views.SchemasView.as_view(), name="schemas"),
     re_path(r"^Bulk/?$", views.NotImplementedView.as_view(feature="Bulk"), name="bulk"),
     re_path(r"^Me(?:/.*)?$", views.NotImplementedView.as_view(feature="/Me"), name="me"),
-    re_path(
-        r"^\.search/?$",
-        views.NotImplementedView.as_view(feature="Searching across resource types"),
-        name="search",
-    ),
+    re_path(r"^\.search/?$", views.RootSearchView.as_view(), name="search"),
     re_path(r"^.*$", views.NotFoundView.as_view(), name="root"),
 ]
 

@@ -53,6 +53,7 @@ from scim.schemas import (
     service_provider_config,
 )
 from scim.throttle import scim_admit, throttle_event_due
+from scim.values import decode_json, storable_text
 from tokens.auth import token_from_header, token_touch
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,30 @@ def _etag_versions(header: str) -> list[int] | None:
         else:
             versions.append(-1)  # matches no version
     return versions
+
+
+def _too_large() -> ScimError:
+    return ScimError(413, f"The request body is larger than {settings.SCIM_MAX_BODY_BYTES} bytes")
+
+
+def read_body(request: HttpRequest) -> bytes:
+    """The request's body, at most SCIM_MAX_BODY_BYTES of it (413 beyond), sent with a
+    Content-Length or chunked. Django reads a body without Content-Length as empty; a
+    server that has decoded the chunks and ends the stream (gunicorn sets
+    wsgi.input_terminated) lets us read it to its end instead."""
+    limit = settings.SCIM_MAX_BODY_BYTES
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if chunked and not request.META.get("CONTENT_LENGTH"):
+        if not request.META.get("wsgi.input_terminated"):
+            raise ScimError(411, "Send the body with a Content-Length header")
+        raw: bytes = request.META["wsgi.input"].read(limit + 1)
+        if len(raw) > limit:
+            raise _too_large()
+        return raw
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise _too_large() from None
 
 
 class ScimViewMixin:
@@ -119,8 +144,13 @@ class ScimViewMixin:
                 "The directory is temporarily unavailable; retry later",
                 headers={"Retry-After": "5"},
             ).response()
-        except DataError:
-            error = bad_request("A value is out of the range this directory can store")
+        except (DataError, UnicodeEncodeError):
+            # What the checks before it let through and the database still refused: a
+            # number out of its range, or a filter value with a NUL or a lone surrogate.
+            error = bad_request(
+                "A value is out of the range this directory can store, or holds a character "
+                "it cannot store (NUL, a lone UTF-16 surrogate)"
+            )
             response = error.response()
             self._record_failure(request, error)
         except Exception:
@@ -132,7 +162,8 @@ class ScimViewMixin:
         self, request: HttpRequest, directory_id: uuid.UUID, *args: Any, **kwargs: Any
     ) -> HttpResponse:
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        token, allowed = scim_admit(token_from_header(header)) if header else (None, True)
+        raw = token_from_header(header) if header else ""
+        token, allowed = scim_admit(raw, address=request.META.get("REMOTE_ADDR", ""))
         if token is None or token.directory_id != directory_id:
             raise ScimError(
                 401,
@@ -170,9 +201,7 @@ class ScimViewMixin:
         )
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > settings.SCIM_MAX_BODY_BYTES:
-            raise ScimError(
-                413, f"The request body is larger than {settings.SCIM_MAX_BODY_BYTES} bytes"
-            )
+            raise _too_large()
         method = (request.method or "GET").lower()
         if method not in self.http_method_names or not hasattr(self, method):
             raise ScimError(
@@ -198,27 +227,23 @@ class ScimViewMixin:
             raise ScimError(
                 415, "Send JSON: Content-Type application/scim+json or application/json"
             )
-        try:
-            raw = request.body
-        except RequestDataTooBig:
-            raise ScimError(
-                413, f"The request body is larger than {settings.SCIM_MAX_BODY_BYTES} bytes"
-            ) from None
+        raw = read_body(request)
         if not raw.strip():
             raise ScimError(400, "The request body is empty", "invalidSyntax")
-        try:
-            return json.loads(raw.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as e:
-            raise ScimError(
-                400, f"The request body is not valid JSON: {e}", "invalidSyntax"
-            ) from None
+        return decode_json(raw, (request.content_params or {}).get("charset"))
 
-    def expected_version(self, request: HttpRequest) -> int | None:
+    def expected_version(self, request: HttpRequest, current: int) -> int | None:
+        """The version an If-Match header lets the write go ahead on, or None without
+        a condition. With several tags, `current` (as read before the write) is the one
+        to hold the write to if it is among them: the service checks it again under its
+        row lock, so a change in between still answers 412."""
         header = request.META.get("HTTP_IF_MATCH")
         if not header:
             return None
         versions = _etag_versions(header)
-        return None if versions is None else versions[0]
+        if versions is None:
+            return None
+        return current if current in versions else versions[0]
 
     def _record_failure(self, request: HttpRequest, error: ScimError) -> None:
         """Record a failed write (or a refused query) as a Failure event, so admins see
@@ -239,7 +264,7 @@ class ScimViewMixin:
                 resource_type=self.resource_type,
                 resource_id=_uuid_or_none(self.kwargs.get("uuid")),
                 resource_name=name,
-                message=error.detail,
+                message=storable_text(error.detail),
                 status_code=error.status,
                 client=self.client,
             )
@@ -270,7 +295,7 @@ def _resource_name(request: HttpRequest) -> str:
         return ""
     for key, value in body.items():
         if key.lower() in ("username", "displayname") and isinstance(value, str):
-            return value[:255]
+            return storable_text(value[:255])
     return ""
 
 
@@ -303,33 +328,70 @@ _USERS_NAMED = PreparedQuery(
 )
 
 
+# startIndex beyond this is past any directory's end (and still fits every database's
+# OFFSET): a larger one, however large, reads an empty page instead of overflowing.
+_MAX_START_INDEX = 2**31 - 1
+
+
 class ListParams:
-    """startIndex/count/filter/sortBy/attributes, from a query string or a SearchRequest."""
+    """startIndex/count/filter/sortBy/attributes, from a query string or a SearchRequest
+    body (where each must also be of its JSON type: `{"count": "5"}` is not a count)."""
 
     def __init__(self, source: dict[str, Any]) -> None:
         given = {str(k).lower(): v for k, v in source.items()}
-        self.filter = given.get("filter") or None
-        if self.filter is not None and not isinstance(self.filter, str):
-            raise ScimError(400, "filter must be a string", "invalidFilter")
-        self.sort_by = given.get("sortby") or None
-        order = str(given.get("sortorder") or "ascending").lower()
+        self.filter = self._text(given.get("filter"), "filter", "invalidFilter")
+        self.sort_by = self._text(given.get("sortby"), "sortBy")
+        order = (self._text(given.get("sortorder"), "sortOrder") or "ascending").lower()
         if order not in ("ascending", "descending"):
             raise bad_request("sortOrder must be ascending or descending")
         self.descending = order == "descending"
-        self.start = max(1, self._int(given.get("startindex"), 1, "startIndex"))
+        start = self._int(given.get("startindex"), 1, "startIndex")
+        self.start = min(max(1, start), _MAX_START_INDEX)
         count = self._int(given.get("count"), settings.SCIM_DEFAULT_PAGE_SIZE, "count")
         self.count = min(max(0, count), settings.SCIM_MAX_PAGE_SIZE)
-        self.attributes = attrs.parse_attribute_list(given.get("attributes"))
-        self.excluded = attrs.parse_attribute_list(given.get("excludedattributes"))
+        self.attributes = attrs.parse_attribute_list(
+            self._names(given.get("attributes"), "attributes")
+        )
+        self.excluded = attrs.parse_attribute_list(
+            self._names(given.get("excludedattributes"), "excludedAttributes")
+        )
+
+    @staticmethod
+    def _text(value: Any, name: str, scim_type: str = "invalidValue") -> str | None:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ScimError(400, f"{name} must be a string", scim_type)
+        return value
+
+    @staticmethod
+    def _names(value: Any, name: str) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise bad_request(f"{name} must be a string or a list of strings")
 
     @staticmethod
     def _int(value: Any, default: int, name: str) -> int:
         if value is None or value == "":
             return default
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise bad_request(f"{name} must be an integer, got {value!r}") from None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # 10.0 from a client that writes every number as a float
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass  # not a number, or more digits than Python converts
+        raise bad_request(f"{name} must be an integer, got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    """A client's value in an error message: short, and storable in its event."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _page(qs: QuerySet[Any], params: ListParams) -> tuple[list[Any], int]:
@@ -413,10 +475,29 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
 
     def get_many(self, request: HttpRequest, params: ListParams | None = None) -> HttpResponse:
         params = params or ListParams(request.GET.dict())
-        page, total = self._page_of_users(request, params)
+        name = self._user_name_lookup(params)
+        if name is not None:
+            # The IdP's lookup before a create: at most one user (userName is unique
+            # per org), from SQL compiled once.
+            found = _USERS_NAMED.all(request.scim_org.pk, name)  # type: ignore[attr-defined]
+            page, total = found[params.start - 1 : params.start - 1 + params.count], len(found)
+        else:
+            page, total = _page(self.queryset(request, params), params)
+        return scim_response(list_response(self.render_many(page, params), total, params.start))
+
+    @staticmethod
+    def _user_name_lookup(params: ListParams) -> str | None:
+        if not params.filter or params.sort_by:
+            return None
+        try:
+            return user_name_eq(params.filter)
+        except FilterError as e:
+            raise ScimError(400, str(e), "invalidFilter") from None
+
+    def render_many(self, page: list[EndUser], params: ListParams) -> list[dict[str, Any]]:
         wants_groups = attrs.wants("groups", params.attributes, params.excluded)
         groups = self._groups_of(page) if wants_groups and page else {}
-        resources = [
+        return [
             attrs.project(
                 ScimUser(
                     u, base_url=self.base_url, groups=groups.get(u.id, []) if wants_groups else None
@@ -426,28 +507,23 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
             )
             for u in page
         ]
-        return scim_response(list_response(resources, total, params.start))
 
-    def _page_of_users(self, request: HttpRequest, params: ListParams) -> tuple[list[EndUser], int]:
+    def queryset(
+        self, request: HttpRequest, params: ListParams, *, sort: bool = True
+    ) -> QuerySet[EndUser]:
+        """The org's users that the filter matches, in the order asked for."""
+        qs: QuerySet[EndUser] = scoped_queryset(request, EndUser)
         try:
-            name = user_name_eq(params.filter) if params.filter else None
-            if name is not None and not params.sort_by:
-                # The IdP's lookup before a create: at most one user (userName is unique
-                # per org), from SQL compiled once.
-                found = _USERS_NAMED.all(request.scim_org.pk, name)  # type: ignore[attr-defined]
-                return found[params.start - 1 : params.start - 1 + params.count], len(found)
-            qs: QuerySet[EndUser] = scoped_queryset(request, EndUser)
             if params.filter:
                 qs = filter_users(qs, params.filter)
             order: list[Any] = ["created_at", "id"]
-            if params.sort_by:
-                key = user_sort_key(str(params.sort_by))
-                order = [key, "created_at", "id"]
+            if params.sort_by and sort:
+                order = [user_sort_key(str(params.sort_by)), "created_at", "id"]
         except FilterError as e:
             raise ScimError(400, str(e), "invalidFilter") from None
         if params.descending:
             order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
-        return _page(qs.order_by(*order), params)
+        return qs.order_by(*order)
 
     def post(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         if uuid is not None:
@@ -475,7 +551,7 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
         change = services.user_update(
             user=user,
             fields=fields,
-            expected_version=self.expected_version(request),
+            expected_version=self.expected_version(request, user.version),
             directory=request.scim_directory,  # type: ignore[attr-defined]
             client=self.client,
         )
@@ -490,10 +566,10 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
             ops = parse_patch(self.json_body(request))
         except PatchError as e:
             raise ScimError(400, str(e), e.scim_type) from None
-        expected = self.expected_version(request)
         with transaction.atomic():
             user = self.get_object()
             user = EndUser.objects.select_for_update().get(pk=user.pk)
+            expected = self.expected_version(request, user.version)
             if expected is not None and user.version != expected:
                 raise ScimError(
                     412, f"The user was changed since version {expected} (now {user.version})"
@@ -516,10 +592,11 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
     def delete(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         if uuid is None:
             raise ScimError(405, "DELETE a user at /Users/{id}", headers={"Allow": "GET, POST"})
+        user = self.get_object()
         services.user_deprovision(
-            user=self.get_object(),
+            user=user,
             directory=request.scim_directory,  # type: ignore[attr-defined]
-            expected_version=self.expected_version(request),
+            expected_version=self.expected_version(request, user.version),
             client=self.client,
         )
         return scim_response(None, status=204)
@@ -575,21 +652,30 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
 
     def get_many(self, request: HttpRequest, params: ListParams | None = None) -> HttpResponse:
         params = params or ListParams(request.GET.dict())
+        page, total = _page(self.queryset(request, params), params)
+        return scim_response(list_response(self.render_many(page, params), total, params.start))
+
+    def queryset(
+        self, request: HttpRequest, params: ListParams, *, sort: bool = True
+    ) -> QuerySet[Group]:
+        """The org's groups that the filter matches, in the order asked for."""
         qs: QuerySet[Group] = scoped_queryset(request, Group)
         try:
             if params.filter:
                 qs = filter_groups(qs, params.filter)
             order: list[Any] = ["created_at", "id"]
-            if params.sort_by:
+            if params.sort_by and sort:
                 order = [group_sort_key(str(params.sort_by)), "created_at", "id"]
         except FilterError as e:
             raise ScimError(400, str(e), "invalidFilter") from None
         if params.descending:
             order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
-        page, total = _page(qs.order_by(*order), params)
+        return qs.order_by(*order)
+
+    def render_many(self, page: list[Group], params: ListParams) -> list[dict[str, Any]]:
         wants_members = attrs.wants("members", params.attributes, params.excluded)
         members = self._members_of(page) if wants_members and page else {}
-        resources = [
+        return [
             attrs.project(
                 ScimGroup(
                     g,
@@ -601,7 +687,6 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
             )
             for g in page
         ]
-        return scim_response(list_response(resources, total, params.start))
 
     def post(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         if uuid is not None:
@@ -631,7 +716,7 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
             external_id=external_id,
             # PUT replaces the whole group: members left out means no members.
             member_ops=[("replace", member_ids or [])],
-            expected_version=self.expected_version(request),
+            expected_version=self.expected_version(request, group.version),
             directory=request.scim_directory,  # type: ignore[attr-defined]
             client=self.client,
         )
@@ -652,7 +737,7 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
             display_name=plan.attributes.get("displayName"),
             external_id=plan.attributes.get("externalId"),
             member_ops=plan.member_ops,
-            expected_version=self.expected_version(request),
+            expected_version=self.expected_version(request, group.version),
             directory=request.scim_directory,  # type: ignore[attr-defined]
             client=self.client,
         )
@@ -661,10 +746,11 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
     def delete(self, request: HttpRequest, uuid: str | None = None) -> HttpResponse:
         if uuid is None:
             raise ScimError(405, "DELETE a group at /Groups/{id}", headers={"Allow": "GET, POST"})
+        group = self.get_object()
         services.group_delete(
-            group=self.get_object(),
+            group=group,
             directory=request.scim_directory,  # type: ignore[attr-defined]
-            expected_version=self.expected_version(request),
+            expected_version=self.expected_version(request, group.version),
             client=self.client,
         )
         return scim_response(None, status=204)
@@ -673,19 +759,71 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
 # Searches ------------------------------------------------------------------------
 
 
+def search_params(body: Any) -> ListParams:
+    """The parameters of a SearchRequest body (RFC 7644 §3.4.3)."""
+    if not isinstance(body, dict):
+        raise ScimError(400, "A search is a SearchRequest JSON object", "invalidSyntax")
+    schemas = body.get("schemas")
+    if schemas is not None and (
+        not isinstance(schemas, list) or SEARCH_REQUEST_SCHEMA not in schemas
+    ):
+        raise ScimError(
+            400, f"schemas must be a list containing {SEARCH_REQUEST_SCHEMA}", "invalidSyntax"
+        )
+    return ListParams(body)
+
+
 class _SearchMixin(ScimViewMixin):
     list_view: type[UsersView] | type[GroupsView]
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        body = self.json_body(request)
-        if not isinstance(body, dict):
-            raise ScimError(400, "A search is a SearchRequest JSON object", "invalidSyntax")
-        schemas = body.get("schemas")
-        if schemas is not None and SEARCH_REQUEST_SCHEMA not in (schemas or []):
-            raise ScimError(400, f"schemas must contain {SEARCH_REQUEST_SCHEMA}", "invalidSyntax")
+        params = search_params(self.json_body(request))
         view = self.list_view()
         view.request, view.kwargs = request, {}
-        return view.get_many(request, ListParams(body))
+        return view.get_many(request, params)
+
+
+class RootSearchView(ScimViewMixin, scim2_views.SearchView):
+    """POST /.search: one SearchRequest over Users and Groups (RFC 7644 §3.4.3).
+
+    The filter is applied to each resource type it can describe (`userName` only to
+    Users, `members` only to Groups); one it describes for neither is invalidFilter.
+    Users come first, then groups; sortBy orders each type that has the attribute, the
+    other keeps its default order. totalResults counts both."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        params = search_params(self.json_body(request))
+        sources: list[tuple[UsersView | GroupsView, QuerySet[Any]]] = []
+        refused: list[ScimError] = []
+        for view in (UsersView(), GroupsView()):
+            view.request, view.kwargs = request, {}
+            try:
+                qs: QuerySet[Any] = view.queryset(request, params, sort=False)
+            except ScimError as e:
+                refused.append(e)
+                continue
+            try:
+                qs = view.queryset(request, params)
+            except ScimError:
+                pass  # sortBy names an attribute this type lacks: its default order
+            sources.append((view, qs))
+        if not sources:
+            raise refused[0]
+        totals = [qs.count() for _, qs in sources]
+        offset, wanted = params.start - 1, params.count
+        resources: list[dict[str, Any]] = []
+        for (view, qs), total in zip(sources, totals, strict=True):
+            if wanted <= 0:
+                break
+            if offset >= total:
+                offset -= total
+                continue
+            page = list(qs[offset : offset + wanted])
+            resources += view.render_many(page, params)
+            wanted, offset = wanted - len(page), 0
+        return scim_response(list_response(resources, sum(totals), params.start))
 
 
 class UserSearchView(_SearchMixin, scim2_views.UserSearchView):
@@ -745,7 +883,7 @@ class SchemasView(_DiscoveryListView, scim2_views.SchemasView):
 
 
 class NotImplementedView(ScimViewMixin, scim2_views.SCIMView):
-    """/Bulk, /Me and root-level search: advertised as unsupported, refused properly."""
+    """/Bulk and /Me: advertised as unsupported, refused properly."""
 
     http_method_names = ["get", "post", "put", "patch", "delete"]
     feature = ""

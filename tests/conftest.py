@@ -127,6 +127,14 @@ def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_auth_failure_throttle(settings: Any) -> None:
+    # Every test client is 127.0.0.1, and the counters outlive a test (and are shared by
+    # the parallel test processes on CI's Redis): tests that send wrong tokens would throttle
+    # each other. The throttle's own tests set a limit and an address of their own.
+    settings.SCIM_AUTH_FAILURES_PER_MINUTE = 10**9
+
+
 @pytest.fixture
 def org(db: None) -> Org:
     return org_create(slug="acme", name="Acme Corp", seats=10)
