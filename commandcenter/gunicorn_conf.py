@@ -16,10 +16,11 @@ from __future__ import annotations
 # the threaded one, commandcenter.gunicorn_workers.ThreadWorker.
 worker_class = "commandcenter.gunicorn_workers.SyncWorker"
 
-# gunicorn's maximum (its default is 4094): a SCIM filter such as Entra's
-# `members[value eq "..."]` over many ids, or a long `attributes=` list, goes in the
-# query string, and up to this size it reaches Django and gets a SCIM answer.
-# Longer request lines are refused with 414.
+# gunicorn's maximum (its default is 4094). A SCIM filter goes in the query string,
+# percent-encoded: the 4,096 characters scim.filters accepts (a chain of `userName eq
+# "..." or ...`, say) take more than 4,094 bytes on the wire, and gunicorn's default
+# answered them 414 before the filter parser could. Up to this size the request reaches
+# Django and gets a SCIM answer; longer request lines are refused with 414.
 limit_request_line = 8190
 
 # gunicorn's defaults, kept on purpose: they bound what one connection makes a worker
