@@ -95,16 +95,16 @@ def _partial_requests(exc: BaseException) -> Iterable[Any]:
             yield candidate, frame
 
 
-def _raw_head(exc: BaseException) -> bytes:
-    """What gunicorn had read of the request head when `exc` was raised (may be b"")."""
-    if isinstance(getattr(exc, "req", None), str):  # InvalidRequestLine keeps the line
-        return str(exc.req).encode("latin-1", "replace")  # type: ignore[attr-defined]
+def _raw_heads(exc: BaseException) -> Iterable[bytes]:
+    """What gunicorn had read of the request head when `exc` was raised: the line an
+    InvalidRequestLine keeps (sometimes only a reason), then its parser's buffers."""
+    if isinstance(getattr(exc, "req", None), str):
+        yield str(exc.req).encode("latin-1", "replace")  # type: ignore[attr-defined]
     for _, frame in _partial_requests(exc):
         for name in _RAW_LOCALS:
             raw = frame.f_locals.get(name)
             if isinstance(raw, bytes | bytearray) and raw:
-                return bytes(raw)
-    return b""
+                yield bytes(raw)
 
 
 def error_kind(req: Any, exc: BaseException) -> tuple[str, str] | None:
@@ -117,15 +117,16 @@ def error_kind(req: Any, exc: BaseException) -> tuple[str, str] | None:
         path = getattr(candidate, "path", None)
         if isinstance(path, str) and path:
             return _kind_of_path(path, SCIM_CONTENT_TYPE)
-    head = _raw_head(exc).lstrip(b"\r\n")
-    line = head.split(b"\r\n", 1)[0]
-    match = _TARGET.match(line)
-    if match:
-        return _kind_of_path(match.group(1).decode("latin-1"), SCIM_CONTENT_TYPE)
-    if SCIM_PREFIX.encode() in line:
-        return "scim", "application/json"
-    if API_PREFIX.encode() in line:
-        return "api", "application/json"
+    lines = [head.lstrip(b"\r\n").split(b"\r\n", 1)[0] for head in _raw_heads(exc)]
+    for line in lines:
+        match = _TARGET.match(line)
+        if match:
+            return _kind_of_path(match.group(1).decode("latin-1"), SCIM_CONTENT_TYPE)
+    for line in lines:
+        if SCIM_PREFIX.encode() in line:
+            return "scim", "application/json"
+        if API_PREFIX.encode() in line:
+            return "api", "application/json"
     return None
 
 
@@ -137,8 +138,11 @@ def _kind_of_path(path: str, scim_media_type: str) -> tuple[str, str] | None:
     return None
 
 
-def error_detail(exc: BaseException, cfg: Any) -> str:
+def error_detail(exc: BaseException, status: int, cfg: Any) -> str:
     """A sentence for the client saying which limit or rule its request broke."""
+    if status == 500:
+        # Not the client's doing (gunicorn logged it): nothing internal goes out.
+        return "The server could not handle the request"
     if isinstance(exc, LimitRequestLine):
         return f"The request line is longer than {cfg.limit_request_line} bytes"
     if isinstance(exc, LimitRequestHeaders):
@@ -191,7 +195,7 @@ class JsonErrorsMixin:
         status = _status_line(page)
         if kind is not None and status is not None:
             code, reason = status
-            body = error_body(kind[0], code, error_detail(exc, self.cfg))
+            body = error_body(kind[0], code, error_detail(exc, code, self.cfg))
             page = (
                 f"HTTP/1.1 {code} {reason}\r\n"
                 "Connection: close\r\n"

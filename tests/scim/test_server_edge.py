@@ -121,6 +121,8 @@ def server(
     # committed to the test database (transaction=True), where the server reads them.
     log = tmp_path_factory.mktemp("edge") / f"gunicorn-{request.param}.log"
     yield from _start(request.param, log)
+    # The workers' error handling must never fail itself, nor crash a worker.
+    assert "Traceback" not in log.read_text(), log.read_text()
 
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -220,7 +222,13 @@ def test_more_than_100_header_fields_is_a_scim_431(
 
 @pytest.mark.parametrize(
     "case",
-    ["Content-Length: abc", "a bad chunk size", "a chunk without its CRLF", "HTTP/1.x"],
+    [
+        "Content-Length: abc",
+        "a bad chunk size",
+        "a chunk without its CRLF",
+        "HTTP/1.x",
+        "a bare LF ending the request line",
+    ],
 )
 def test_malformed_framing_is_a_scim_400_invalid_syntax(
     case: str, server: Server, scim: tuple[str, dict[str, str]]
@@ -237,6 +245,7 @@ def test_malformed_framing_is_a_scim_400_invalid_syntax(
             "POST", f"{base}/Users", chunked, b"2\r\n{}XX0\r\n\r\n"
         ),
         "HTTP/1.x": _request("GET", f"{base}/Users", auth, version="HTTP/1.x"),
+        "a bare LF ending the request line": f"GET {base}/Users HTTP/1.1\n\n".encode(),
     }[case]
     doc = _scim_error(server.send(raw), 400)
     assert doc["scimType"] == "invalidSyntax"
@@ -247,8 +256,18 @@ def test_malformed_framing_is_a_scim_400_invalid_syntax(
         "a bad chunk size": "chunk size",
         "a chunk without its CRLF": "chunk terminator",
         "HTTP/1.x": "HTTP Version",
+        "a bare LF ending the request line": "bare LF",
     }[case]
     assert reason in doc["detail"]
+
+
+def test_an_unsupported_transfer_coding_is_a_scim_501(
+    server: Server, scim: tuple[str, dict[str, str]]
+) -> None:
+    base, auth = scim
+    headers = auth | {"Content-Type": "application/scim+json", "Transfer-Encoding": "br"}
+    doc = _scim_error(server.send(_request("POST", f"{base}/Users", headers, b"{}")), 501)
+    assert "scimType" not in doc
 
 
 def test_a_chunked_user_reaches_the_endpoint_whole(
