@@ -31,7 +31,7 @@ import io
 import json
 import re
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gunicorn import util
@@ -79,8 +79,8 @@ class _Capture:
         return len(data)
 
 
-def _partial_requests(exc: BaseException) -> Iterable[Any]:
-    """The gunicorn Request objects whose parsing raised `exc`, innermost first.
+def _partial_requests(exc: BaseException) -> Iterator[tuple[Any, types.FrameType]]:
+    """The gunicorn Requests whose parsing raised `exc`, with their frames, innermost first.
 
     gunicorn parses a request head while constructing its Request, so when that fails
     the worker never gets the object; the frames of the traceback still hold it."""
@@ -95,7 +95,7 @@ def _partial_requests(exc: BaseException) -> Iterable[Any]:
             yield candidate, frame
 
 
-def _raw_heads(exc: BaseException) -> Iterable[bytes]:
+def _raw_heads(exc: BaseException) -> Iterator[bytes]:
     """What gunicorn had read of the request head when `exc` was raised: the line an
     InvalidRequestLine keeps (sometimes only a reason), then its parser's buffers."""
     if isinstance(getattr(exc, "req", None), str):
