@@ -1,5 +1,5 @@
 # One image for web, worker and beat (docker-compose.yml runs all three):
-#   web:    gunicorn commandcenter.wsgi:application --bind 0.0.0.0:8000   (the default)
+#   web:    gunicorn commandcenter.wsgi:application -c python:commandcenter.gunicorn_conf ...  (the default)
 #   worker: celery -A commandcenter worker -l info
 #   beat:   celery -A commandcenter beat -l info --schedule /tmp/celerybeat-schedule
 
@@ -22,4 +22,6 @@ COPY . /app
 RUN python manage.py collectstatic --noinput --verbosity 0
 USER commandcenter
 EXPOSE 8000
-CMD ["gunicorn", "commandcenter.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# The limits and the JSON error answers are in commandcenter/gunicorn_conf.py, shared with
+# `manage.py serve` and bench/run.sh.
+CMD ["gunicorn", "commandcenter.wsgi:application", "-c", "python:commandcenter.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -39,8 +39,10 @@ else
 fi
 $PY bench/prepare.py "${SIZES[@]}" > "$SERVICES_DIR/targets.json"
 
-$PY -m gunicorn commandcenter.wsgi:application --bind "127.0.0.1:$PORT" \
-    --workers "$WORKERS" --worker-class gthread --threads 2 --log-level warning &
+# The production config (limits, JSON errors), with gunicorn's gthread worker's subclass.
+$PY -m gunicorn commandcenter.wsgi:application -c python:commandcenter.gunicorn_conf \
+    --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
+    --worker-class commandcenter.gunicorn_workers.ThreadWorker --threads 2 --log-level warning &
 GUNICORN_PID=$!
 for _ in $(seq 100); do
     curl -s -o /dev/null "http://127.0.0.1:$PORT/accounts/login/" && break

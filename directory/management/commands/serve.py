@@ -34,6 +34,8 @@ class Command(BaseCommand):
         bind = f"{options['host']}:{options['port']}"
         web = [
             sys.executable, "-m", "gunicorn", "commandcenter.wsgi:application",
+            # The limits and workers every deployment shares (commandcenter/gunicorn_conf.py).
+            "-c", "python:commandcenter.gunicorn_conf",
             "--bind", bind, "--workers", str(options["workers"]), "--access-logfile", "-",
             # Its default control socket is one path per user: two instances would clash.
             "--no-control-socket",
