@@ -16,10 +16,8 @@ far decide. A request target starting /scim/ or /api/ (also in absolute form) co
 that path; failing that, a first line that merely contains /scim/ or /api/ gets the
 same error shape as `application/json`, since it may not be SCIM at all.
 
-They also read a chunked request body to /scim/ or /api/ before Django does: Django
-reads only as many bytes as Content-Length says, so it saw a chunked body as empty. The
-body (at most SCIM_MAX_BODY_BYTES + 1 bytes) is handed on with its Content-Length, and a
-malformed chunk becomes gunicorn's 400, answered as above.
+Chunked request bodies are left to the app: gunicorn decodes them and ends the stream
+(wsgi.input_terminated), and the SCIM gate (scim.views.read_body) reads them to their end.
 
 Only constants are shared with scim.errors (copied, and tests check they agree): this
 module is the server layer, and scim must not depend on it, nor it on scim at run time.
@@ -27,11 +25,10 @@ module is the server layer, and scim must not depend on it, nor it on scim at ru
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from gunicorn import util
@@ -207,30 +204,6 @@ class JsonErrorsMixin:
             util.write_nonblock(client, page)
         except Exception:
             self.log.debug("Failed to send error message.")
-
-    def load_wsgi(self) -> None:
-        super().load_wsgi()  # type: ignore[misc]
-        self.wsgi = dechunk_bodies(self.wsgi)
-
-
-def dechunk_bodies(app: Callable[..., Any]) -> Callable[..., Any]:
-    """`app`, with a chunked request body to /scim/ or /api/ read up front and handed
-    on with a Content-Length (module docstring). A malformed chunk raises gunicorn's
-    own error, which the worker answers."""
-
-    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        path = environ.get("PATH_INFO", "")
-        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if chunked and path.startswith((SCIM_PREFIX, API_PREFIX)):
-            from django.conf import settings
-
-            # One byte over the limit is enough for the view to answer 413.
-            body = environ["wsgi.input"].read(settings.SCIM_MAX_BODY_BYTES + 1)
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
-        return app(environ, start_response)
-
-    return application
 
 
 # gunicorn ships no type hints: its classes are Any to mypy.

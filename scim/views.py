@@ -101,7 +101,12 @@ def read_body(request: HttpRequest) -> bytes:
     if chunked and not request.META.get("CONTENT_LENGTH"):
         if not request.META.get("wsgi.input_terminated"):
             raise ScimError(411, "Send the body with a Content-Length header")
-        raw: bytes = request.META["wsgi.input"].read(limit + 1)
+        try:
+            raw: bytes = request.META["wsgi.input"].read(limit + 1)
+        except Exception as e:  # the server's decoder: a bad chunk size, a missing CRLF
+            raise ScimError(
+                400, f"The chunked request body is malformed: {e}", "invalidSyntax"
+            ) from None
         if len(raw) > limit:
             raise _too_large()
         return raw
