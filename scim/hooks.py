@@ -1,7 +1,7 @@
 """Functions named in SCIM_SERVICE_PROVIDER: tenant scoping and the auth predicate.
 
-Every SCIM query starts from `scoped_queryset`, which starts from the request's
-org (set by the view after the token was authenticated). Must not import
+Every SCIM query starts from `scoped_queryset`, which starts from the caller's
+org (known once the gate has authenticated the token). Must not import
 django_scim.views (django-scim2 imports this module while loading its views).
 """
 
@@ -21,7 +21,7 @@ def extra_filter_kwargs_getter(model: type[Model]) -> Any:
     directory but are invisible to SCIM."""
 
     def extra_filter_kwargs(request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return scope_kwargs(model, request.scim_org)  # type: ignore[attr-defined]
+        return scope_kwargs(model, getattr(request, "scim_org", None))
 
     return extra_filter_kwargs
 
@@ -37,9 +37,9 @@ def scope_kwargs(model: type[Model], org: Any) -> dict[str, Any]:
     return {"org": org}
 
 
-def scoped_queryset(request: HttpRequest, model: type[EndUser] | type[Group]) -> QuerySet[Any]:
-    """The request's org's rows of `model`, visible to SCIM."""
-    return model.objects.filter(**scope_kwargs(model, request.scim_org))  # type: ignore[attr-defined]
+def scoped_queryset(org: Any, model: type[EndUser] | type[Group]) -> QuerySet[Any]:
+    """`org`'s rows of `model`, visible to SCIM."""
+    return model.objects.filter(**scope_kwargs(model, org))
 
 
 def is_authenticated_predicate(user: Any) -> bool:

@@ -12,6 +12,7 @@ import logging
 import uuid
 from abc import ABC, abstractmethod
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +26,15 @@ from django_scim import views as scim2_views
 
 from directory import services
 from directory.errors import DirectoryError
-from directory.models import EndUser, Group, Membership, ProvisioningEvent, Source
+from directory.models import (
+    EndUser,
+    Group,
+    Membership,
+    Org,
+    ProvisioningEvent,
+    ScimDirectory,
+    Source,
+)
 from directory.prepared import PreparedQuery
 from scim import attributes as attrs
 from scim.adapters import (
@@ -55,6 +64,7 @@ from scim.schemas import (
 from scim.throttle import scim_admit, throttle_event_due
 from scim.values import decode_json, storable_text
 from tokens.auth import token_from_header, token_touch
+from tokens.models import ScimToken
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +126,16 @@ def read_body(request: HttpRequest) -> bytes:
         raise _too_large() from None
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who a SCIM request is from, once its token has authenticated: the token, its
+    directory and that directory's org, which every query and write is confined to."""
+
+    token: ScimToken
+    directory: ScimDirectory
+    org: Org
+
+
 class ScimViewMixin:
     """Authentication, tenancy, body handling and error mapping for every SCIM view.
 
@@ -127,12 +147,21 @@ class ScimViewMixin:
     request: HttpRequest
     kwargs: dict[str, Any]
     http_method_names: list[str]
+    # Set by the gate for an authenticated request; a refused one records its failure
+    # event only while this is set (a throttled flood records one event a minute).
+    caller: Caller | None = None
+
+    @property
+    def scim(self) -> Caller:
+        """The authenticated caller (the views run only after the gate has set it)."""
+        if self.caller is None:
+            raise RuntimeError("SCIM view reached without an authenticated caller")
+        return self.caller
 
     @method_decorator(csrf_exempt)
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         directory_id = kwargs.pop("directory_id")
         self.request, self.kwargs = request, kwargs
-        request.scim_org = None  # type: ignore[attr-defined]
         try:
             response = self._dispatch(request, directory_id, *args, **kwargs)
         except ScimError as e:
@@ -178,9 +207,7 @@ class ScimViewMixin:
                 headers={"WWW-Authenticate": WWW_AUTHENTICATE},
             )
         directory = token.directory
-        request.scim_token = token  # type: ignore[attr-defined]
-        request.scim_directory = directory  # type: ignore[attr-defined]
-        request.scim_org = directory.org  # type: ignore[attr-defined]
+        self.caller = Caller(token=token, directory=directory, org=directory.org)
         if not allowed:
             if throttle_event_due(org=directory.org):
                 services.event_record(
@@ -193,7 +220,7 @@ class ScimViewMixin:
                     status_code=429,
                     client=self.client,
                 )
-            request.scim_org = None  # type: ignore[attr-defined]  # no failure event per request
+            self.caller = None  # no failure event per refused request
             raise ScimError(
                 429,
                 "Too many requests: slow down and retry after the Retry-After seconds",
@@ -214,14 +241,14 @@ class ScimViewMixin:
                 f"{request.method} is not supported on this endpoint",
                 headers={"Allow": ", ".join(m.upper() for m in self.http_method_names)},
             )
-        handler = getattr(self, method)
-        return handler(request, *args, **kwargs)  # type: ignore[no-any-return]
+        response: HttpResponse = getattr(self, method)(request, *args, **kwargs)
+        return response
 
     # Helpers for the resource views ----------------------------------------------
 
     @property
     def base_url(self) -> str:
-        return self.request.scim_directory.base_url  # type: ignore[attr-defined, no-any-return]
+        return self.scim.directory.base_url
 
     @property
     def client(self) -> str:
@@ -253,9 +280,9 @@ class ScimViewMixin:
     def _record_failure(self, request: HttpRequest, error: ScimError) -> None:
         """Record a failed write (or a refused query) as a Failure event, so admins see
         why the IdP reports errors. The request's own transaction has rolled back."""
-        org = getattr(request, "scim_org", None)
-        if org is None or error.status in (405, 501):
+        if self.caller is None or error.status in (405, 501):
             return
+        org = self.caller.org
         if request.method not in WRITE_METHODS and error.status != 400:
             return
         action = _failure_action(self.resource_type, request.method or "", self.kwargs)
@@ -263,7 +290,7 @@ class ScimViewMixin:
             name = "" if error.status == 413 else _resource_name(request)
             services.event_record(
                 org=org,
-                directory=request.scim_directory,  # type: ignore[attr-defined]
+                directory=self.caller.directory,
                 action=action,
                 outcome=ProvisioningEvent.Outcome.FAILURE,
                 resource_type=self.resource_type,
@@ -430,10 +457,12 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
 
     def get_object(self) -> EndUser:
         uid = _uuid_or_none(self.kwargs.get("uuid"))
-        user = scoped_queryset(self.request, EndUser).filter(id=uid).first() if uid else None
+        user: EndUser | None = (
+            scoped_queryset(self.scim.org, EndUser).filter(id=uid).first() if uid else None
+        )
         if user is None:
             raise not_found("User", str(self.kwargs.get("uuid")))
-        return user  # type: ignore[no-any-return]
+        return user
 
     def _groups_of(self, users: list[EndUser]) -> dict[uuid.UUID, list[tuple[uuid.UUID, str]]]:
         groups: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = defaultdict(list)
@@ -484,7 +513,7 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
         if name is not None:
             # The IdP's lookup before a create: at most one user (userName is unique
             # per org), from SQL compiled once.
-            found = _USERS_NAMED.all(request.scim_org.pk, name)  # type: ignore[attr-defined]
+            found = _USERS_NAMED.all(self.scim.org.pk, name)
             page, total = found[params.start - 1 : params.start - 1 + params.count], len(found)
         else:
             page, total = _page(self.queryset(request, params), params)
@@ -517,7 +546,7 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
         self, request: HttpRequest, params: ListParams, *, sort: bool = True
     ) -> QuerySet[EndUser]:
         """The org's users that the filter matches, in the order asked for."""
-        qs: QuerySet[EndUser] = scoped_queryset(request, EndUser)
+        qs: QuerySet[EndUser] = scoped_queryset(self.scim.org, EndUser)
         try:
             if params.filter:
                 qs = filter_users(qs, params.filter)
@@ -537,10 +566,10 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
             )
         fields = user_fields_from_dict(self.json_body(request))
         user = services.user_create(
-            org=request.scim_org,  # type: ignore[attr-defined]
+            org=self.scim.org,
             fields=fields,
             source=Source.SCIM,
-            directory=request.scim_directory,  # type: ignore[attr-defined]
+            directory=self.scim.directory,
             client=self.client,
         )
         return self.respond(user, status=201, new=user.version == 1)
@@ -557,7 +586,7 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
             user=user,
             fields=fields,
             expected_version=self.expected_version(request, user.version),
-            directory=request.scim_directory,  # type: ignore[attr-defined]
+            directory=self.scim.directory,
             client=self.client,
         )
         if change.deleted:
@@ -587,7 +616,7 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
             change = services.user_update(
                 user=user,
                 fields=user_fields_from_dict(patched),
-                directory=request.scim_directory,  # type: ignore[attr-defined]
+                directory=self.scim.directory,
                 client=self.client,
             )
         if change.deleted:
@@ -600,7 +629,7 @@ class UsersView(ScimViewMixin, scim2_views.UsersView):
         user = self.get_object()
         services.user_deprovision(
             user=user,
-            directory=request.scim_directory,  # type: ignore[attr-defined]
+            directory=self.scim.directory,
             expected_version=self.expected_version(request, user.version),
             client=self.client,
         )
@@ -616,10 +645,12 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
 
     def get_object(self) -> Group:
         gid = _uuid_or_none(self.kwargs.get("uuid"))
-        group = scoped_queryset(self.request, Group).filter(id=gid).first() if gid else None
+        group: Group | None = (
+            scoped_queryset(self.scim.org, Group).filter(id=gid).first() if gid else None
+        )
         if group is None:
             raise not_found("Group", str(self.kwargs.get("uuid")))
-        return group  # type: ignore[no-any-return]
+        return group
 
     def _members_of(self, groups: list[Group]) -> dict[uuid.UUID, list[tuple[uuid.UUID, str]]]:
         members: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = defaultdict(list)
@@ -664,7 +695,7 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
         self, request: HttpRequest, params: ListParams, *, sort: bool = True
     ) -> QuerySet[Group]:
         """The org's groups that the filter matches, in the order asked for."""
-        qs: QuerySet[Group] = scoped_queryset(request, Group)
+        qs: QuerySet[Group] = scoped_queryset(self.scim.org, Group)
         try:
             if params.filter:
                 qs = filter_groups(qs, params.filter)
@@ -700,12 +731,12 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
             )
         name, external_id, member_ids = group_fields_from_dict(self.json_body(request))
         group = services.group_create(
-            org=request.scim_org,  # type: ignore[attr-defined]
+            org=self.scim.org,
             display_name=name,
             external_id=external_id,
             member_ids=member_ids or [],
             source=Source.SCIM,
-            directory=request.scim_directory,  # type: ignore[attr-defined]
+            directory=self.scim.directory,
             client=self.client,
         )
         return self.respond(group, status=201)
@@ -722,7 +753,7 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
             # PUT replaces the whole group: members left out means no members.
             member_ops=[("replace", member_ids or [])],
             expected_version=self.expected_version(request, group.version),
-            directory=request.scim_directory,  # type: ignore[attr-defined]
+            directory=self.scim.directory,
             client=self.client,
         )
         return self.respond(group)
@@ -743,7 +774,7 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
             external_id=plan.attributes.get("externalId"),
             member_ops=plan.member_ops,
             expected_version=self.expected_version(request, group.version),
-            directory=request.scim_directory,  # type: ignore[attr-defined]
+            directory=self.scim.directory,
             client=self.client,
         )
         return self.respond(group)
@@ -754,7 +785,7 @@ class GroupsView(ScimViewMixin, scim2_views.GroupsView):
         group = self.get_object()
         services.group_delete(
             group=group,
-            directory=request.scim_directory,  # type: ignore[attr-defined]
+            directory=self.scim.directory,
             expected_version=self.expected_version(request, group.version),
             client=self.client,
         )
@@ -784,7 +815,7 @@ class _SearchMixin(ScimViewMixin):
     def post(self, request: HttpRequest) -> HttpResponse:
         params = search_params(self.json_body(request))
         view = self.list_view()
-        view.request, view.kwargs = request, {}
+        view.request, view.kwargs, view.caller = request, {}, self.caller
         return view.get_many(request, params)
 
 
@@ -803,7 +834,7 @@ class RootSearchView(ScimViewMixin, scim2_views.SearchView):
         sources: list[tuple[UsersView | GroupsView, QuerySet[Any]]] = []
         refused: list[ScimError] = []
         for view in (UsersView(), GroupsView()):
-            view.request, view.kwargs = request, {}
+            view.request, view.kwargs, view.caller = request, {}, self.caller
             try:
                 qs: QuerySet[Any] = view.queryset(request, params, sort=False)
             except ScimError as e:

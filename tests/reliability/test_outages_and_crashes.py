@@ -94,6 +94,7 @@ class Stack:
         self.web = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "commandcenter.wsgi:application",
+                "-c", "python:commandcenter.gunicorn_conf",  # as the image serves it
                 "--bind", f"127.0.0.1:{self.web_port}", "--workers", "2", "--timeout", "30",
             ],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
