@@ -26,8 +26,23 @@ ATTRIBUTES = [
     "externalId", "meta.created", "id", "members", "groups", "nonsense", "urn:x:y",
 ]  # fmt: skip
 OPERATORS = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "EQ", "xx"]
+# What hostile or buggy clients put in strings: letters of every case rule (with the pairs
+# lower() and casefold() disagree on), controls (NUL), lone UTF-16 surrogates (which only
+# a JSON escape can carry), symbols.
+hostile_chars = st.one_of(
+    st.characters(categories=["Lu", "Ll", "Lt", "Lo", "Nd", "Po", "Zs", "Cc", "Cs", "So"]),
+    st.sampled_from(["\x00", "\ud800", "\udfff", "İ", "ı", "ß", "ẞ", "Σ", "ς", "ﬁ", "Ａ", "K"]),
+)
+hostile_text = st.text(alphabet=hostile_chars, max_size=30)
+# A query string carries no lone surrogate (it is UTF-8): a client writes its escape.
+query_text = hostile_text.map(lambda t: t.encode("utf-8", "backslashreplace").decode())
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**40), max_value=10**40)
+    | st.floats()  # NaN and ±Infinity included: json.dumps writes them as bare words
+    | st.sampled_from([1e308, -1e308, 5e-324])
+    | hostile_text,
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
     ),
@@ -63,8 +78,8 @@ def filters(draw: Any, depth: int = 0) -> str:
     op = draw(st.sampled_from(OPERATORS))
     value = draw(
         st.one_of(
-            st.text(max_size=20).map(json.dumps),
-            st.sampled_from(["true", "null", "12", "x", '"%_"']),
+            hostile_text.map(json.dumps),
+            st.sampled_from(["true", "null", "12", "x", '"%_"', "1e400", "-1e999", "9" * 400]),
         )
     )
     if draw(st.integers(0, 5)) == 0:
@@ -73,7 +88,7 @@ def filters(draw: Any, depth: int = 0) -> str:
 
 
 @FUZZ
-@given(text=st.one_of(filters(), st.text(max_size=80)))
+@given(text=st.one_of(filters(), query_text))
 def test_any_filter_gets_a_list_or_a_scim_error(fuzz_client: ScimClient, text: str) -> None:
     for resource in ("/Users", "/Groups"):
         assert_scim_answer(fuzz_client.get(resource, {"filter": text, "count": "5"}))
@@ -152,7 +167,7 @@ names = st.text(alphabet=st.characters(blacklist_categories=["Cs", "Cc"]), min_s
     display=st.one_of(st.none(), names),
     active=st.sampled_from([True, False, "True", "false", None]),
     title=st.one_of(st.none(), names),
-    extra=st.dictionaries(st.text(max_size=10), json_values, max_size=3),
+    extra=st.dictionaries(st.one_of(st.text(max_size=10), hostile_text), json_values, max_size=3),
 )
 def test_a_valid_user_reads_back_as_written(
     fuzz_client: ScimClient,
@@ -211,3 +226,60 @@ def test_any_body_and_headers_get_a_scim_answer(
     client = Client(HTTP_AUTHORIZATION=headers) if headers is not None else Client()
     r = client.post(f"/scim/v2/{directory.id}/Users", data=raw, content_type=content_type)
     assert_scim_answer(r)
+
+
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@FUZZ
+@given(
+    user_name=names,
+    strings=st.dictionaries(
+        st.sampled_from(["displayName", "externalId", "title", "nickName", "userType", "locale"]),
+        hostile_text,
+        max_size=4,
+    ),
+    given_name=hostile_text,
+    department=hostile_text,
+)
+def test_hostile_strings_in_a_user_get_an_answer_and_nothing_is_half_stored(
+    fuzz_client: ScimClient,
+    org: Org,
+    user_name: str,
+    strings: dict[str, str],
+    given_name: str,
+    department: str,
+) -> None:
+    body = {
+        "userName": user_name,
+        **strings,
+        "name": {"givenName": given_name},
+        ENTERPRISE_URN: {"department": department},
+    }
+    r = fuzz_client.post("/Users", body)
+    try:
+        assert_scim_answer(r)
+        if r.status_code == 201:
+            got = fuzz_client.get(f"/Users/{r.json()['id']}").json()
+            assert got == r.json()
+            assert got.get("name", {}).get("givenName", "") == given_name
+        else:
+            assert not org.users.exists()
+    finally:
+        org.users.all().delete()  # the examples share one database
+
+
+@FUZZ
+@given(
+    attr=st.sampled_from(["userName", "displayName", "externalId", "title", "emails.value"]),
+    op=st.sampled_from(["eq", "ne", "co", "sw", "ew", "gt", "le"]),
+    value=hostile_text,
+)
+def test_any_string_in_a_filter_gets_a_list_or_a_scim_error(
+    fuzz_client: ScimClient, attr: str, op: str, value: str
+) -> None:
+    text = f"{attr} {op} {json.dumps(value)}"  # json.dumps writes a lone surrogate as \udXXX
+    assert_scim_answer(fuzz_client.get("/Users", {"filter": text}))
+    assert_scim_answer(
+        fuzz_client.get("/Groups", {"filter": f"displayName {op} {json.dumps(value)}"})
+    )
