@@ -21,6 +21,14 @@ paths (`emails[type eq "work" and value co "@x"]`, and Entra's
 case-insensitive and may carry their schema URN; values are JSON literals. Every attribute
 a filter may name is mapped explicitly below: anything else is a FilterError, never a
 silent match.
+
+Why not scim2-filter-parser (installed: django-scim2 needs it for its own filter code,
+which this endpoint replaces)? Tried on the malformed filters of tests/scim/test_filters.py,
+its parser (0.7.0) accepts what the RFC refuses (`x gt true`, `x lt null`, the invalid
+escape `"\\q"`), keeps string literals undecoded, and answers with token reprs
+("Parsing error at: Token(type='PR', ...)") or a bare ValueError, which an IdP cannot act
+on. Its AST would still need the checks and the Q compiler below; this parser is those
+checks, with messages that say where the filter went wrong.
 """
 
 from __future__ import annotations
