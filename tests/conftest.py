@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,16 +99,30 @@ def redis_url() -> Iterator[str]:
         server.wait(timeout=10)
 
 
+@pytest.fixture(autouse=True)
+def _cache_of_its_own(settings: Any) -> None:
+    # Each test its own cache keyspace (rate counters, failed-authentication counts,
+    # cached tokens): ids repeat across tests and test processes (SQLite reuses a
+    # rolled-back row's id, every process has a database of its own), so an org's rate
+    # counter would otherwise carry over into the next test within the same second, and
+    # on CI's shared Redis into another process's tests. No flush: it would reach theirs.
+    caches = {name: dict(config) for name, config in settings.CACHES.items()}
+    caches["default"]["KEY_PREFIX"] = uuid.uuid4().hex[:12]
+    settings.CACHES = caches
+
+
 @pytest.fixture
 def redis_cache(redis_url: str, settings: Any) -> None:
-    """The shared cache on a real Redis, as in production (token cache and rate limits)."""
+    """The shared cache on a real Redis, as in production (token cache and rate limits),
+    in a keyspace of this test's own."""
     settings.REDIS_URL = redis_url
     settings.CACHES = {
-        "default": {"BACKEND": "commandcenter.cache.RedisCache", "LOCATION": redis_url}
+        "default": {
+            "BACKEND": "commandcenter.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": uuid.uuid4().hex[:12],
+        }
     }
-    from django.core.cache import cache
-
-    cache.clear()  # no counters or tokens left by an earlier test
 
 
 @pytest.fixture(autouse=True)
@@ -129,9 +144,8 @@ def _fast_passwords(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _no_auth_failure_throttle(settings: Any) -> None:
-    # Every test client is 127.0.0.1, and the counters outlive a test (and are shared by
-    # the parallel test processes on CI's Redis): tests that send wrong tokens would throttle
-    # each other. The throttle's own tests set a limit and an address of their own.
+    # Every test client is 127.0.0.1: a test that sends many wrong tokens (the fuzz tests
+    # send hundreds) would throttle itself. The throttle's own tests set a limit.
     settings.SCIM_AUTH_FAILURES_PER_MINUTE = 10**9
 
 

@@ -2,18 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import time_machine
-from django.core.cache import cache
 
 from directory.models import Org, ScimDirectory
 from tests.scim.conftest import ScimClient, assert_scim_error, okta_user
 from tokens.services import token_issue, token_revoke
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters() -> None:
-    cache.clear()
 
 
 def test_over_the_token_limit_is_a_429_that_writes_nothing(
