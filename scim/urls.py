@@ -14,9 +14,11 @@ app_name = "scim"
 
 directory_patterns: list[URLPattern] = [
     re_path(r"^Users/\.search/?$", views.UserSearchView.as_view(), name="users-search"),
-    re_path(r"^Users(?:/(?P<uuid>[^/]+))?/?$", views.UsersView.as_view(), name="users"),
+    re_path(r"^Users/?$", views.UsersView.as_view(), name="users"),
+    re_path(r"^Users/(?P<uuid>[^/]+)/?$", views.UserView.as_view(), name="user"),
     re_path(r"^Groups/\.search/?$", views.GroupSearchView.as_view(), name="groups-search"),
-    re_path(r"^Groups(?:/(?P<uuid>[^/]+))?/?$", views.GroupsView.as_view(), name="groups"),
+    re_path(r"^Groups/?$", views.GroupsView.as_view(), name="groups"),
+    re_path(r"^Groups/(?P<uuid>[^/]+)/?$", views.GroupView.as_view(), name="group"),
     re_path(
         r"^ServiceProviderConfigs?/?$",
         views.ServiceProviderConfigView.as_view(),
