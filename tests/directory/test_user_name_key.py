@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from directory.errors import Conflict, InvalidValue
+from directory.models import EndUser, Org
+from directory.names import user_name_key
+from directory.services import UserFields, user_create, user_update
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("İrem", "i̇rem"),
+        ("ΣΊΣΥΦΟΣ", "σίσυφος"),
+        ("Straße", "STRASSE"),
+        ("ﬁle", "FILE"),
+        ("Ａda", "ada"),
+        ("e\u0301", "\u00e9"),
+    ],
+)
+def test_equivalent_names_have_one_key(a: str, b: str) -> None:
+    assert user_name_key(a) == user_name_key(b)
+
+
+def test_distinct_names_keep_distinct_keys() -> None:
+    assert user_name_key("ada@x") != user_name_key("adb@x")
+    assert user_name_key("ı") != user_name_key("i")  # dotless i is its own letter
+
+
+@given(st.text())
+def test_the_key_of_a_key_is_the_key(text: str) -> None:
+    key = user_name_key(text)
+    assert user_name_key(key) == key
+    assert unicodedata.is_normalized("NFKC", key)
+
+
+@pytest.mark.django_db
+def test_every_way_of_writing_a_user_stores_its_key(org: Org) -> None:
+    made = EndUser.objects.create(org=org, user_name="Straße@x")
+    EndUser.objects.bulk_create([EndUser(org=org, user_name="ΣΊΣΥΦΟΣ@x")])
+    served = user_create(org=org, fields=UserFields(user_name="İrem@x"))
+    keys = dict(org.users.values_list("user_name", "user_name_key"))
+    assert keys == {
+        "Straße@x": "strasse@x",
+        "ΣΊΣΥΦΟΣ@x": "σίσυφοσ@x",
+        "İrem@x": "i̇rem@x",
+    }
+    made.user_name = "Ａda@x"
+    made.save()
+    user_update(user=served, fields=UserFields(user_name="ﬁona@x"))
+    assert set(org.users.values_list("user_name_key", flat=True)) == {
+        "ada@x",
+        "σίσυφοσ@x",
+        "fiona@x",
+    }
+
+
+@pytest.mark.django_db
+def test_the_service_refuses_an_equivalent_name(org: Org) -> None:
+    user_create(org=org, fields=UserFields(user_name="ﬁona@x"))
+    with pytest.raises(Conflict):
+        user_create(org=org, fields=UserFields(user_name="FIONA@x"))
+
+
+@pytest.mark.django_db
+def test_a_name_too_long_once_folded_is_refused(org: Org) -> None:
+    with pytest.raises(InvalidValue, match="case-folded"):
+        user_create(org=org, fields=UserFields(user_name="\ufdfa" * 40))
