@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 
@@ -24,6 +25,7 @@ from directory.models import (
     Source,
     UserEmail,
 )
+from directory.names import user_name_key
 
 
 def org_get(*, slug: str) -> Org:
@@ -126,6 +128,27 @@ def user_get(*, org: Org, user_id: str) -> EndUser | None:
         return org.users.filter(id=uuid.UUID(str(user_id))).first()
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class UserNameCollision:
+    """A user whose userName has no key because another user of the org holds it."""
+
+    user: EndUser
+    holder: EndUser | None  # None: no one holds the key any more
+
+
+def user_name_collision_list(*, org: Org) -> list[UserNameCollision]:
+    """The org's users left without a user_name_key (a name equal, under
+    directory.names.user_name_key, to an older user's when migration 0009 introduced
+    the key), oldest first, each with the user who holds the key. Such a user is
+    invisible to userName lookups and filters until it is renamed to a free name, or
+    updated once the other user is gone (directory.services); an operator decides."""
+    collisions = []
+    for user in org.users.filter(user_name_key__isnull=True).order_by("created_at", "id"):
+        holder = org.users.filter(user_name_key=user_name_key(user.user_name)).first()
+        collisions.append(UserNameCollision(user=user, holder=holder))
+    return collisions
 
 
 def group_list(*, org: Org, q: str = "") -> QuerySet[Group]:

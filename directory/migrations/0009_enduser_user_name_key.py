@@ -65,7 +65,8 @@ def fill(apps, schema_editor):
                 changed.append((value, id_))
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             cursor.executemany(update, changed)
-        after = batch[-1][:3]
+        id_, org, created_at = batch[-1][:3]
+        after = (org, created_at, id_)
 
 
 def unfill(apps, schema_editor):

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from directory.management.commands._base import SubcommandCommand
 from directory.models import Org, ScimDirectory
-from directory.selectors import scim_directory_get
+from directory.selectors import scim_directory_get, user_name_collision_list
 from directory.services import (
     scim_access_groups_set,
     scim_directory_delete,
@@ -26,6 +26,11 @@ class Command(SubcommandCommand):
             ("enable", self.enable, "Switch SCIM on and print the Base URL"),
             ("disable", self.disable, "Switch SCIM off: the Base URL answers 401"),
             ("status", self.status, "Show the org's SCIM directory"),
+            (
+                "collisions",
+                self.collisions,
+                "List users whose userName collides with an older user's (no userName key)",
+            ),
         ):
             p = subparsers.add_parser(name, help=text)
             p.add_argument("slug")
@@ -106,6 +111,18 @@ class Command(SubcommandCommand):
             f"Users: {directory.users.count()}, groups: {directory.groups.count()}, "
             f"seats: {org.seats_used}/{org.seats}"
         )
+
+    def collisions(self, slug: str, **_: Any) -> None:
+        found = user_name_collision_list(org=self.org(slug))
+        if not found:
+            self.say(f"{slug}: no userName collisions.")
+        for c in found:
+            holder = (
+                f"collides with {c.holder.id}\t{c.holder.user_name}"
+                if c.holder is not None
+                else "collides with no one now: its next update gives it the key"
+            )
+            self.say(f"{c.user.id}\t{c.user.user_name}\t{holder}")
 
     def delete(self, slug: str, yes: bool, **_: Any) -> None:
         if not yes:
