@@ -71,3 +71,59 @@ def test_the_service_refuses_an_equivalent_name(org: Org) -> None:
 def test_a_name_too_long_once_folded_is_refused(org: Org) -> None:
     with pytest.raises(InvalidValue, match="case-folded"):
         user_create(org=org, fields=UserFields(user_name="\ufdfa" * 40))
+
+
+def _collided(org: Org) -> tuple[EndUser, EndUser]:
+    """Two users with one key, the newer without it, as migration 0009 leaves them."""
+    holder = user_create(org=org, fields=UserFields(user_name="Straße@x"))
+    other = user_create(org=org, fields=UserFields(user_name="other@x"))
+    EndUser.objects.filter(pk=other.pk).update(user_name="STRASSE@x", user_name_key=None)
+    other.refresh_from_db()
+    return holder, other
+
+
+@pytest.mark.django_db
+def test_a_user_left_without_a_key_can_still_be_updated_and_deactivated(org: Org) -> None:
+    holder, other = _collided(org)
+    change = user_update(
+        user=other, fields=UserFields(user_name="STRASSE@x", display_name="S", active=False)
+    )
+    stored = EndUser.objects.get(pk=other.pk)
+    assert (stored.display_name, stored.active, stored.user_name_key) == ("S", False, None)
+    assert change.user.user_name_key is None
+    assert EndUser.objects.get(pk=holder.pk).user_name_key == "strasse@x"
+
+
+@pytest.mark.django_db
+def test_a_user_left_without_a_key_gets_it_once_free(org: Org) -> None:
+    holder, other = _collided(org)
+    user_create(org=org, fields=UserFields(user_name="ﬁona@x"))
+    with pytest.raises(Conflict):
+        user_update(user=other, fields=UserFields(user_name="FIONA@x"))
+    assert EndUser.objects.get(pk=other.pk).user_name_key is None
+    user_update(user=other, fields=UserFields(user_name="renamed@x"))
+    assert EndUser.objects.get(pk=other.pk).user_name_key == "renamed@x"
+
+
+@pytest.mark.django_db
+def test_a_user_left_without_a_key_takes_it_after_the_holder_is_deleted(org: Org) -> None:
+    holder, other = _collided(org)
+    EndUser.objects.filter(pk=holder.pk).delete()
+    user_update(user=other, fields=UserFields(user_name="STRASSE@x", title="back"))
+    assert EndUser.objects.get(pk=other.pk).user_name_key == "strasse@x"
+
+
+@pytest.mark.django_db
+def test_filters_see_a_user_without_a_key_under_negations_only(org: Org) -> None:
+    from scim.filters import filter_users
+
+    holder, other = _collided(org)
+
+    def ids(text: str) -> set[object]:
+        return set(filter_users(org.users.all(), text).values_list("id", flat=True))
+
+    assert ids('userName eq "strasse@x"') == {holder.id}
+    assert ids('userName sw "str"') == {holder.id}
+    assert ids('userName ne "strasse@x"') == {other.id}
+    assert ids('not (userName sw "str")') == {other.id}
+    assert ids("userName pr") == {holder.id, other.id}
