@@ -11,6 +11,8 @@ class DirectoryConfig(AppConfig):
         from django.db.models import CharField
         from django.db.models.functions import Lower
 
-        # `user_name__lower="x"` compiles to LOWER("user_name") = 'x', which uses the
-        # functional unique indexes; Django's iexact (UPPER) would scan the table.
+        # `display_name__lower="x"` compiles to LOWER("display_name") = 'x', which uses
+        # the functional unique index of groups, and `__lower__startswith` the console's
+        # prefix-search indexes; Django's iexact (UPPER) would scan the table. userName
+        # equality no longer folds in SQL: it compares EndUser.user_name_key.
         CharField.register_lookup(Lower)
