@@ -19,10 +19,10 @@ function every write uses (imported, not copied), and the database only compares
    colliding with no one, and their next update gives them one.
 """
 
-from django.db import migrations, models, transaction
+from django.db import migrations, models
 
 import directory.models
-from directory.names import user_name_key
+from directory.migrations._name_keys import fill_keys, swap_unique_index, unswap_unique_index
 
 BATCH = 2000
 TABLE = "directory_enduser"
@@ -31,42 +31,13 @@ OLD = "enduser_unique_username"
 
 
 def fill(apps, schema_editor):
-    # Raw SQL for the walk: a row-value comparison resumes each batch on the index where
-    # the last ended (Postgres and SQLite both read it as a range), and the ids and
-    # dates go back to the database exactly as it returned them.
-    connection = schema_editor.connection
-    select = (
-        f"SELECT id, org_id, created_at, user_name, user_name_key FROM {TABLE} "
-        "{where} ORDER BY org_id, created_at, id LIMIT %s"
+    fill_keys(
+        schema_editor.connection,
+        table=TABLE,
+        source="user_name",
+        column="user_name_key",
+        batch=BATCH,
     )
-    update = f"UPDATE {TABLE} SET user_name_key = %s WHERE id = %s"
-    org_id, keys = None, set()
-    after = None  # (org_id, created_at, id) of the last row seen
-    while True:
-        with connection.cursor() as cursor:
-            if after is None:
-                cursor.execute(select.format(where=""), [BATCH])
-            else:
-                cursor.execute(
-                    select.format(where="WHERE (org_id, created_at, id) > (%s, %s, %s)"),
-                    [*after, BATCH],
-                )
-            batch = cursor.fetchall()
-        if not batch:
-            return
-        changed = []
-        for id_, org, _created_at, name, stored in batch:
-            if org != org_id:
-                org_id, keys = org, set()
-            key = user_name_key(name)
-            value = None if key in keys else key
-            keys.add(key)
-            if stored != value:
-                changed.append((value, id_))
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            cursor.executemany(update, changed)
-        id_, org, created_at = batch[-1][:3]
-        after = (org, created_at, id_)
 
 
 def unfill(apps, schema_editor):
@@ -74,31 +45,15 @@ def unfill(apps, schema_editor):
 
 
 def index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {NEW} "
-            f"ON {TABLE} (user_name_key, org_id)"
-        )
-        # What AddConstraint would have made, without its table lock for the build.
-        schema_editor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT {NEW} UNIQUE USING INDEX {NEW}")
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {OLD}")
-    else:
-        schema_editor.execute(
-            f"CREATE UNIQUE INDEX IF NOT EXISTS {NEW} ON {TABLE} (user_name_key, org_id)"
-        )
-        schema_editor.execute(f"DROP INDEX IF EXISTS {OLD}")
+    swap_unique_index(
+        schema_editor, table=TABLE, new=NEW, columns="user_name_key, org_id", old=OLD
+    )
 
 
 def unindex(apps, schema_editor):
-    # Back to LOWER(user_name): fails if the keys let in names that fold alike there.
-    concurrently = " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
-    schema_editor.execute(
-        f"CREATE UNIQUE INDEX{concurrently} IF NOT EXISTS {OLD} ON {TABLE} (LOWER(user_name), org_id)"
+    unswap_unique_index(
+        schema_editor, table=TABLE, new=NEW, old=OLD, old_columns="LOWER(user_name), org_id"
     )
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE {TABLE} DROP CONSTRAINT IF EXISTS {NEW}")
-    else:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {NEW}")
 
 
 class Migration(migrations.Migration):
