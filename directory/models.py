@@ -16,13 +16,13 @@ from directory.names import USER_NAME_KEY_MAX_LENGTH, user_name_key
 
 
 class NameKeyField(models.CharField[str | None, str | None]):
-    """The user_name_key of another field of the row (`source`), kept with it.
+    """The key (directory.names) of another field of the row (`source`), kept with it.
 
     Computed on every INSERT (save, create, bulk_create, directory.prepared.insert),
     and on every UPDATE of a row that has a key. A row without one (NULL: a name that
-    collided with an older user's when the key was introduced, migration 0009) keeps
-    NULL until a rename gives it a free key (directory.services), so updating such a
-    user never fails on the unique index."""
+    collided with an older row's when the key was introduced, migrations 0009 and
+    0010) keeps NULL until an update finds its key free (directory.services), so
+    updating such a user or group never fails on the unique index."""
 
     def __init__(self, *args: Any, source: str, **kwargs: Any) -> None:
         self.source = source
@@ -301,6 +301,10 @@ class Group(models.Model):
     )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     display_name = models.CharField(max_length=255)
+    # What displayName lookups and uniqueness compare: directory.names.display_name_key.
+    display_name_key = NameKeyField(
+        source="display_name", max_length=USER_NAME_KEY_MAX_LENGTH, null=True, editable=False
+    )
     external_id = models.CharField(max_length=255, blank=True)
     members = models.ManyToManyField(EndUser, through="Membership", related_name="groups")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -309,7 +313,9 @@ class Group(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("display_name"), "org", name="group_unique_displayname"),
+            models.UniqueConstraint(
+                fields=["display_name_key", "org"], name="group_unique_displayname_key"
+            ),
         ]
         indexes = [
             models.Index(fields=["org", "external_id"], name="group_org_externalid"),

@@ -1,7 +1,8 @@
-"""The one rule that says when two userNames are the same name.
+"""The one rule that says when two userNames (or two group names) are the same name.
 
     user_name_key(value) -> str     the form stored in EndUser.user_name_key and compared
                                     by every lookup, uniqueness check and userName filter
+    display_name_key(value) -> str  the same rule for Group.display_name_key
 
 Python's lower() and the database's LOWER() disagree on letters such as `İ`, `Σ`/`ς`,
 `ß`, ligatures (`ﬁ`) and full-width forms, and SQLite's LOWER() folds ASCII only, so a
@@ -45,3 +46,7 @@ def user_name_key(value: str) -> str:
             break
         key = again
     return key
+
+
+# Groups' displayName follows the same rule (and so the same column length).
+display_name_key = user_name_key

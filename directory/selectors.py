@@ -25,7 +25,7 @@ from directory.models import (
     Source,
     UserEmail,
 )
-from directory.names import user_name_key
+from directory.names import display_name_key, user_name_key
 
 
 def org_get(*, slug: str) -> Org:
@@ -138,6 +138,14 @@ class UserNameCollision:
     holder: EndUser | None  # None: no one holds the key any more
 
 
+@dataclass(frozen=True)
+class GroupNameCollision:
+    """A group whose displayName has no key because another group of the org holds it."""
+
+    group: Group
+    holder: Group | None
+
+
 def user_name_collision_list(*, org: Org) -> list[UserNameCollision]:
     """The org's users left without a user_name_key (a name equal, under
     directory.names.user_name_key, to an older user's when migration 0009 introduced
@@ -148,6 +156,18 @@ def user_name_collision_list(*, org: Org) -> list[UserNameCollision]:
     for user in org.users.filter(user_name_key__isnull=True).order_by("created_at", "id"):
         holder = org.users.filter(user_name_key=user_name_key(user.user_name)).first()
         collisions.append(UserNameCollision(user=user, holder=holder))
+    return collisions
+
+
+def group_name_collision_list(*, org: Org) -> list[GroupNameCollision]:
+    """The org's groups left without a display_name_key by migration 0010 (a name equal
+    to an older group's under directory.names.display_name_key), oldest first, each
+    with the group holding the key. Such a group is invisible to displayName lookups
+    and filters until renamed, or updated once the other is gone."""
+    collisions = []
+    for group in org.groups.filter(display_name_key__isnull=True).order_by("created_at", "id"):
+        holder = org.groups.filter(display_name_key=display_name_key(group.display_name)).first()
+        collisions.append(GroupNameCollision(group=group, holder=holder))
     return collisions
 
 

@@ -35,7 +35,7 @@ from directory.models import (
     Source,
     UserEmail,
 )
-from directory.names import USER_NAME_KEY_MAX_LENGTH, user_name_key
+from directory.names import USER_NAME_KEY_MAX_LENGTH, display_name_key, user_name_key
 from directory.prepared import PreparedQuery, PreparedUpdate, insert
 from tokens.services import token_cache_forget
 
@@ -823,6 +823,11 @@ def _group_name_check(*, display_name: str) -> str:
         raise InvalidValue("displayName is required", field="displayName")
     if len(name) > 255:
         raise InvalidValue("displayName is longer than 255 characters", field="displayName")
+    if len(display_name_key(name)) > USER_NAME_KEY_MAX_LENGTH:
+        raise InvalidValue(
+            f"displayName is longer than {USER_NAME_KEY_MAX_LENGTH} characters once case-folded",
+            field="displayName",
+        )
     return name
 
 
@@ -838,7 +843,8 @@ def group_create(
 ) -> Group:
     """Create a group with its members, in one transaction with its event.
 
-    displayName is unique per org, case-insensitively. When a SCIM directory creates
+    displayName is unique per org by its key, directory.names.display_name_key (the
+    userName rule). When a SCIM directory creates
     a group whose name matches a group of another source (made in the console, or
     left by a deleted directory), it takes that group over: same id, same members,
     now the directory's. A clash with a group the directory already owns is a Conflict.
@@ -849,7 +855,9 @@ def group_create(
             members, skipped = _member_ids_parse(member_ids or [])
             _member_ids_check(org=org, ids=members)
             existing = (
-                org.groups.select_for_update().filter(display_name__lower=name.lower()).first()
+                org.groups.select_for_update()
+                .filter(display_name_key=display_name_key(name))
+                .first()
             )
             if existing is not None:
                 owned = directory is None or existing.directory_id == directory.id
@@ -943,15 +951,23 @@ def group_update(
                 details["skipped"] = skipped[:20]
             if display_name is not None:
                 name = _group_name_check(display_name=display_name)
-                if name != locked.display_name:
-                    if name.lower() != locked.display_name.lower() and (
-                        org.groups.filter(display_name__lower=name.lower())
-                        .exclude(pk=locked.pk)
-                        .exists()
-                    ):
+                new_key = display_name_key(name)
+                if new_key != locked.display_name_key:
+                    clash = (
+                        org.groups.filter(display_name_key=new_key).exclude(pk=locked.pk).exists()
+                    )
+                    # As for users (_user_apply): a group left without a key by migration
+                    # 0010 that keeps its name stays as it is, and takes the key once free.
+                    still_colliding = locked.display_name_key is None and new_key == (
+                        display_name_key(locked.display_name)
+                    )
+                    if clash and not still_colliding:
                         raise Conflict(
                             f"A group named {name!r} already exists", field="displayName"
                         )
+                    if not clash:
+                        locked.display_name_key = new_key
+                if name != locked.display_name:
                     details["displayName"] = {"old": locked.display_name, "new": name}
                     locked.display_name = name
             if external_id is not None and external_id != locked.external_id:
@@ -1086,14 +1102,15 @@ def _access_refresh(
 def scim_access_groups_set(
     *, org: Org, names: list[str], actor: Actor | None = None
 ) -> list[Group]:
-    """Restrict access to members of these groups (by displayName, case-insensitive);
+    """Restrict access to members of these groups (by displayName, compared by
+    directory.names.display_name_key);
     an empty list lifts the restriction. Users outside them are marked
     NOT_IN_ACCESS_GROUPS at once, and the mark clears as they join an allowed group."""
     directory = _live_directory_lock(org=org)
-    wanted = {n.strip().lower(): n.strip() for n in names if n.strip()}
-    groups: list[Group] = list(org.groups.filter(display_name__lower__in=list(wanted)))
+    wanted = {display_name_key(n.strip()): n.strip() for n in names if n.strip()}
+    groups: list[Group] = list(org.groups.filter(display_name_key__in=list(wanted)))
 
-    missing = set(wanted) - {g.display_name.lower() for g in groups}
+    missing = set(wanted) - {g.display_name_key for g in groups}
     if missing:
         shown = ", ".join(repr(wanted[m]) for m in sorted(missing))
         raise InvalidValue(f"No group named {shown} in this org", field="access_groups")

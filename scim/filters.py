@@ -387,9 +387,9 @@ class Column:
     # RFC 7643 caseExact: only id and externalId among what we map.
     case_exact: bool = False
     nullable: bool = False
-    # Strings compared through a key column instead (userName: user_name_key), the
-    # operand keyed by the same rule in Python, so a filter finds exactly what a create
-    # collides with.
+    # Strings compared through a key column instead (userName: user_name_key, group
+    # displayName: display_name_key), the operand keyed by the same rule in Python, so a
+    # filter finds exactly what a create collides with.
     key: str = ""
 
 
@@ -458,7 +458,7 @@ USER_ATTRIBUTES: Mapping[str, Column | Related] = {
         "user",
         {
             "value": Column("group_id", "uuid", case_exact=True),
-            "display": Column("group__display_name"),
+            "display": Column("group__display_name", key="group__display_name_key"),
         },
         label="groups",
     ),
@@ -467,7 +467,7 @@ USER_ATTRIBUTES: Mapping[str, Column | Related] = {
 GROUP_ATTRIBUTES: Mapping[str, Column | Related] = {
     "id": Column("id", "uuid", case_exact=True),
     "externalid": Column("external_id", case_exact=True),
-    "displayname": Column("display_name"),
+    "displayname": Column("display_name", key="display_name_key"),
     "meta.created": Column("created_at", "datetime"),
     "meta.lastmodified": Column("updated_at", "datetime"),
     # No members.display: our member objects carry none.
@@ -507,6 +507,7 @@ def _string_q(column: Column, node: Compare) -> Q:
     if not isinstance(node.value, str):
         raise FilterError(f"{node.path} compares with a string, not {node.value!r}")
     if column.key:
+        # display_name_key is user_name_key: one rule for both (directory.names).
         return _key_q(column.key, node.op, user_name_key(node.value))
     lhs: Any = F(column.name)
     rhs: Any = Value(node.value)
@@ -536,7 +537,7 @@ def _compare_q(lhs: Any, op: str, rhs: Any, *, empty: bool) -> Q:
 
 def _key_q(column: str, op: str, key: str) -> Q:
     # A row without a key (a name that collided when keys were introduced: see
-    # `manage.py scim collisions`) has no userName to match, so it matches no positive
+    # `manage.py scim collisions`) has no name to match, so it matches no positive
     # comparison and every negated one: `IS NOT NULL` keeps the condition two-valued
     # under `ne` and `not`, where a bare NULL comparison would drop the row both ways.
     if op in ("co", "sw", "ew") and key == "":

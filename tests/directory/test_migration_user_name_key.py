@@ -12,11 +12,12 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from directory.models import EndUser
+from directory.models import EndUser, Group
 
 BEFORE = ("directory", "0008_drop_org_indexes_covered_by_composites")
-AFTER = ("directory", "0009_enduser_user_name_key")
+AFTER = ("directory", "0010_group_display_name_key")
 MIGRATION = importlib.import_module("directory.migrations.0009_enduser_user_name_key")
+GROUPS = importlib.import_module("directory.migrations.0010_group_display_name_key")
 
 
 def _migrate(target: tuple[str, str]) -> Any:
@@ -47,6 +48,14 @@ def _user(apps: Any, org: Any, name: str, age_days: int) -> Any:
     return user
 
 
+def _group(apps: Any, org: Any, name: str, age_days: int) -> Any:
+    model = apps.get_model("directory", "Group")
+    group = model.objects.create(org=org, display_name=name)
+    created = timezone.now() - timedelta(days=age_days)
+    model.objects.filter(pk=group.pk).update(created_at=created)
+    return group
+
+
 def _run(*args: str) -> str:
     out = StringIO()
     call_command(*args, stdout=out)
@@ -59,6 +68,7 @@ def test_names_that_collide_under_the_key_both_survive_and_the_command_lists_the
 ) -> None:
     # Batches of two, so collisions and orgs straddle batch boundaries.
     monkeypatch.setattr(MIGRATION, "BATCH", 2)
+    monkeypatch.setattr(GROUPS, "BATCH", 2)
     Org = before.get_model("directory", "Org")
     acme = Org.objects.create(slug="acme", name="Acme")
     globex = Org.objects.create(slug="globex", name="Globex")
@@ -70,6 +80,10 @@ def test_names_that_collide_under_the_key_both_survive_and_the_command_lists_the
     plain = _user(before, acme, "bob@acme.example", age_days=1)
     theirs = _user(before, globex, "STRASSE@acme.example", age_days=40)
     their_other = _user(before, globex, "Ａda@acme.example", age_days=1)
+    eng = _group(before, acme, "Straße", age_days=3)
+    eng_too = _group(before, acme, "STRASSE", age_days=2)
+    fin = _group(before, acme, "ﬁnance", age_days=1)
+    their_eng = _group(before, globex, "STRASSE", age_days=9)
 
     _migrate(AFTER)
 
@@ -83,12 +97,19 @@ def test_names_that_collide_under_the_key_both_survive_and_the_command_lists_the
         theirs.id: "strasse@acme.example",
         their_other.id: "ada@acme.example",
     }
+    assert dict(Group.objects.values_list("id", "display_name_key")) == {
+        eng.id: "strasse",
+        eng_too.id: None,
+        fin.id: "finance",
+        their_eng.id: "strasse",
+    }
     lines = _run("scim", "collisions", "acme").splitlines()
     assert lines == [
-        f"{newer.id}\tSTRASSE@acme.example\tcollides with {oldest.id}\tStraße@acme.example",
-        f"{wide_new.id}\tＡda@acme.example\tcollides with {wide_old.id}\tada@acme.example",
+        f"user\t{newer.id}\tSTRASSE@acme.example\tcollides with {oldest.id}\tStraße@acme.example",
+        f"user\t{wide_new.id}\tＡda@acme.example\tcollides with {wide_old.id}\tada@acme.example",
+        f"group\t{eng_too.id}\tSTRASSE\tcollides with {eng.id}\tStraße",
     ]
-    assert _run("scim", "collisions", "globex").strip() == "globex: no userName collisions."
+    assert _run("scim", "collisions", "globex").strip() == "globex: no name collisions."
 
 
 @pytest.mark.django_db(transaction=True)

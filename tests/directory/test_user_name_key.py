@@ -7,9 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from directory.errors import Conflict, InvalidValue
-from directory.models import EndUser, Org
+from directory.models import EndUser, Group, Org
 from directory.names import user_name_key
-from directory.services import UserFields, user_create, user_update
+from directory.services import (
+    UserFields,
+    group_create,
+    group_update,
+    user_create,
+    user_update,
+)
 
 
 @pytest.mark.parametrize(
@@ -127,3 +133,18 @@ def test_filters_see_a_user_without_a_key_under_negations_only(org: Org) -> None
     assert ids('userName ne "strasse@x"') == {other.id}
     assert ids('not (userName sw "str")') == {other.id}
     assert ids("userName pr") == {holder.id, other.id}
+
+
+@pytest.mark.django_db
+def test_a_group_left_without_a_key_can_be_updated_and_takes_a_free_name(org: Org) -> None:
+    holder = group_create(org=org, display_name="Straße")
+    other = group_create(org=org, display_name="Other")
+    Group.objects.filter(pk=other.pk).update(display_name="STRASSE", display_name_key=None)
+    other.refresh_from_db()
+    group_update(group=other, display_name="STRASSE", external_id="G-2")
+    assert Group.objects.get(pk=other.pk).display_name_key is None
+    group_update(group=holder, display_name="ﬁnance")
+    with pytest.raises(Conflict):
+        group_update(group=other, display_name="FINANCE")
+    group_update(group=other, display_name="Renamed")
+    assert Group.objects.get(pk=other.pk).display_name_key == "renamed"

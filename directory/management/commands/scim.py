@@ -7,7 +7,11 @@ from django.core.management.base import CommandError
 
 from directory.management.commands._base import SubcommandCommand
 from directory.models import Org, ScimDirectory
-from directory.selectors import scim_directory_get, user_name_collision_list
+from directory.selectors import (
+    group_name_collision_list,
+    scim_directory_get,
+    user_name_collision_list,
+)
 from directory.services import (
     scim_access_groups_set,
     scim_directory_delete,
@@ -29,7 +33,7 @@ class Command(SubcommandCommand):
             (
                 "collisions",
                 self.collisions,
-                "List users whose userName collides with an older user's (no userName key)",
+                "List users and groups whose name equals an older one's by the case rule",
             ),
         ):
             p = subparsers.add_parser(name, help=text)
@@ -113,16 +117,18 @@ class Command(SubcommandCommand):
         )
 
     def collisions(self, slug: str, **_: Any) -> None:
-        found = user_name_collision_list(org=self.org(slug))
-        if not found:
-            self.say(f"{slug}: no userName collisions.")
-        for c in found:
-            holder = (
-                f"collides with {c.holder.id}\t{c.holder.user_name}"
-                if c.holder is not None
-                else "collides with no one now: its next update gives it the key"
-            )
-            self.say(f"{c.user.id}\t{c.user.user_name}\t{holder}")
+        org = self.org(slug)
+        users = user_name_collision_list(org=org)
+        groups = group_name_collision_list(org=org)
+        if not users and not groups:
+            self.say(f"{slug}: no name collisions.")
+        free = "collides with no one now: its next update gives it the key"
+        for u in users:
+            held = f"collides with {u.holder.id}\t{u.holder.user_name}" if u.holder else free
+            self.say(f"user\t{u.user.id}\t{u.user.user_name}\t{held}")
+        for g in groups:
+            held = f"collides with {g.holder.id}\t{g.holder.display_name}" if g.holder else free
+            self.say(f"group\t{g.group.id}\t{g.group.display_name}\t{held}")
 
     def delete(self, slug: str, yes: bool, **_: Any) -> None:
         if not yes:
