@@ -42,7 +42,7 @@ def main() -> None:
     )
     selects = run(
         "SELECT 1",
-        "SELECT id FROM directory_enduser WHERE lower(user_name) = 'nobody-' || %s::text LIMIT 1",
+        "SELECT id FROM directory_enduser WHERE user_name_key = 'nobody-' || %s::text LIMIT 1",
         8,
         autocommit=True,
     )

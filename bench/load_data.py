@@ -4,7 +4,7 @@
 
 Rows go straight into Postgres with COPY: creating a million users through the
 services would measure the services, not the endpoint under a full table. The rows
-are what the services would write (same columns, lower-case-unique userNames).
+are what the services would write (same columns, userNames unique by their key).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 from directory.models import Group, Org, ScimDirectory  # noqa: E402
+from directory.names import user_name_key  # noqa: E402
 from directory.services import idp_configure, org_create, scim_enable  # noqa: E402
 
 
@@ -38,7 +39,8 @@ def ensure_org(slug: str) -> tuple[Org, ScimDirectory]:
 def load_users(org: Org, directory: ScimDirectory, count: int, prefix: str) -> list[uuid.UUID]:
     ids = [uuid.uuid4() for _ in range(count)]
     columns = (
-        "id, org_id, directory_id, source, user_name, external_id, active, display_name, "
+        "id, org_id, directory_id, source, user_name, user_name_key, external_id, active, "
+        "display_name, "
         "nick_name, name_formatted, given_name, family_name, middle_name, honorific_prefix, "
         "honorific_suffix, title, user_type, preferred_language, locale, timezone, profile_url, "
         "emails, phone_numbers, addresses, employee_number, cost_center, organization, division, "
@@ -56,6 +58,7 @@ def load_users(org: Org, directory: ScimDirectory, count: int, prefix: str) -> l
                         directory.pk,
                         "scim",
                         name,
+                        user_name_key(name),
                         f"ext-{prefix}{n}",
                         True,
                         f"User {n}",

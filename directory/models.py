@@ -12,6 +12,34 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.functional import cached_property
 
+from directory.names import USER_NAME_KEY_MAX_LENGTH, user_name_key
+
+
+class NameKeyField(models.CharField[str | None, str | None]):
+    """The key (directory.names) of another field of the row (`source`), kept with it.
+
+    Computed on every INSERT (save, create, bulk_create, directory.prepared.insert),
+    and on every UPDATE of a row that has a key. A row without one (NULL: a name that
+    collided with an older row's when the key was introduced, migrations 0009 and
+    0010) keeps NULL until an update finds its key free (directory.services), so
+    updating such a user or group never fails on the unique index."""
+
+    def __init__(self, *args: Any, source: str, **kwargs: Any) -> None:
+        self.source = source
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> str | None:
+        current: str | None = getattr(model_instance, self.attname)
+        if add or current is not None:
+            current = user_name_key(getattr(model_instance, self.source))
+            setattr(model_instance, self.attname, current)
+        return current
+
 
 class Org(models.Model):
     slug = models.SlugField(max_length=63, unique=True)
@@ -156,6 +184,10 @@ class EndUser(models.Model):
     )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     user_name = models.CharField(max_length=254)
+    # What userName lookups and uniqueness compare: directory.names.user_name_key.
+    user_name_key = NameKeyField(
+        source="user_name", max_length=USER_NAME_KEY_MAX_LENGTH, null=True, editable=False
+    )
     external_id = models.CharField(max_length=255, blank=True)
     active = models.BooleanField(default=True)
 
@@ -201,7 +233,11 @@ class EndUser(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("user_name"), "org", name="enduser_unique_username"),
+            # Key first: the userName lookups match the org as `org_id + 0`, which no
+            # index serves, so this is the only index they can read (services).
+            models.UniqueConstraint(
+                fields=["user_name_key", "org"], name="enduser_unique_username_key"
+            ),
         ]
         indexes = [
             models.Index(fields=["org", "external_id"], name="enduser_org_externalid"),
@@ -265,6 +301,10 @@ class Group(models.Model):
     )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
     display_name = models.CharField(max_length=255)
+    # What displayName lookups and uniqueness compare: directory.names.display_name_key.
+    display_name_key = NameKeyField(
+        source="display_name", max_length=USER_NAME_KEY_MAX_LENGTH, null=True, editable=False
+    )
     external_id = models.CharField(max_length=255, blank=True)
     members = models.ManyToManyField(EndUser, through="Membership", related_name="groups")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -273,7 +313,9 @@ class Group(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("display_name"), "org", name="group_unique_displayname"),
+            models.UniqueConstraint(
+                fields=["display_name_key", "org"], name="group_unique_displayname_key"
+            ),
         ]
         indexes = [
             models.Index(fields=["org", "external_id"], name="group_org_externalid"),

@@ -35,6 +35,7 @@ from directory.models import (
     Source,
     UserEmail,
 )
+from directory.names import USER_NAME_KEY_MAX_LENGTH, display_name_key, user_name_key
 from directory.prepared import PreparedQuery, PreparedUpdate, insert
 from tokens.services import token_cache_forget
 
@@ -328,6 +329,11 @@ def _user_check(*, org: Org, fields: UserFields, directory: ScimDirectory | None
         raise InvalidValue("userName is required", field="userName")
     if len(user_name) > 254:
         raise InvalidValue("userName is longer than 254 characters", field="userName")
+    if len(user_name_key(user_name)) > USER_NAME_KEY_MAX_LENGTH:
+        raise InvalidValue(
+            f"userName is longer than {USER_NAME_KEY_MAX_LENGTH} characters once case-folded",
+            field="userName",
+        )
     if directory is not None and directory.reject_special_characters:
         for name, label in NAME_FIELDS.items():
             bad = FORBIDDEN_NAME_CHARACTERS & set(getattr(fields, name))
@@ -364,14 +370,15 @@ def _email_rows(user: EndUser) -> list[UserEmail]:
 
 
 def users_of_org_by_name(org_id: int) -> QuerySet[EndUser]:
-    """The org's users, for a lookup by userName (unique per org, case-insensitively).
+    """The org's users, for a lookup by userName: filter on
+    `user_name_key=user_name_key(name)` (unique per org; see directory.names).
 
     The org is matched as `org_id + 0`, an expression no index serves. Postgres
     estimates an org its statistics do not know yet (a new org in its first sync, until
     ANALYZE samples it) at one row, and then prefers an index that leads with org_id
     and filters the org's users one by one: each lookup scans the org, a cost that
     grows with it. With no org index to choose, it reads the unique
-    (lower(user_name), org) index, whatever the statistics say.
+    (user_name_key, org) index, whatever the statistics say.
     """
     return EndUser.objects.alias(org_unindexed=F("org_id") + 0).filter(org_unindexed=org_id)
 
@@ -386,7 +393,7 @@ _SEAT_TAKE = PreparedUpdate(
 )
 _USER_NAMED_LOCKED = PreparedQuery(
     lambda org_id, name: (
-        users_of_org_by_name(org_id).select_for_update().filter(user_name__lower=name)
+        users_of_org_by_name(org_id).select_for_update().filter(user_name_key=name)
     ),
     samples=(-7_000_001, "prepared-sample-user-name"),
 )
@@ -465,7 +472,8 @@ def user_create(
 ) -> EndUser:
     """Create an end user, in one transaction with its event.
 
-    userName is unique per org, case-insensitively (Conflict otherwise). A user
+    userName is unique per org by its key, directory.names.user_name_key (Conflict
+    otherwise: a case or compatibility variant of a taken name is taken). A user
     the IdP removed earlier under the "disable" policy comes back instead of a
     new row, so re-assigning someone in the IdP never hits a 409 loop. Active
     users get a seat while seats remain.
@@ -473,8 +481,8 @@ def user_create(
     _user_check(org=org, fields=fields, directory=directory)
     try:
         with transaction.atomic():
-            # At most one: userName is unique per org, case-insensitively.
-            existing = _USER_NAMED_LOCKED.first(org.pk, fields.user_name.strip().lower())
+            # At most one: the key is unique per org.
+            existing = _USER_NAMED_LOCKED.first(org.pk, user_name_key(fields.user_name.strip()))
             if existing is not None:
                 if existing.removed_by_idp_at is None:
                     raise Conflict(
@@ -589,14 +597,21 @@ def _user_apply(
     was_active = user.active
     old_user_name = user.user_name
     new_user_name = fields.user_name.strip()
-    if new_user_name.lower() != old_user_name.lower():
-        clash = (
-            org.users.filter(user_name__lower=new_user_name.lower()).exclude(pk=user.pk).exists()
-        )
-        if clash:
+    new_key = user_name_key(new_user_name)
+    if new_key != user.user_name_key:
+        clash = org.users.filter(user_name_key=new_key).exclude(pk=user.pk).exists()
+        # A user without a key (its name collided with an older user's when migration
+        # 0009 introduced keys) that keeps its name stays as it was: updating or
+        # deprovisioning it must not fail on the other user.
+        still_colliding = user.user_name_key is None and new_key == user_name_key(old_user_name)
+        if clash and not still_colliding:
             raise Conflict(
                 f"A user with userName {new_user_name!r} already exists", field="userName"
             )
+        if not clash:
+            # Also gives such a user the key once it is free (renamed, or the other
+            # user deleted); the field keeps it current from then on.
+            user.user_name_key = new_key
     changed = [n for n in USER_FIELD_NAMES if getattr(user, n) != getattr(fields, n)]
     emails_changed = user.emails != fields.emails
     for name in USER_FIELD_NAMES:
@@ -808,6 +823,11 @@ def _group_name_check(*, display_name: str) -> str:
         raise InvalidValue("displayName is required", field="displayName")
     if len(name) > 255:
         raise InvalidValue("displayName is longer than 255 characters", field="displayName")
+    if len(display_name_key(name)) > USER_NAME_KEY_MAX_LENGTH:
+        raise InvalidValue(
+            f"displayName is longer than {USER_NAME_KEY_MAX_LENGTH} characters once case-folded",
+            field="displayName",
+        )
     return name
 
 
@@ -823,7 +843,8 @@ def group_create(
 ) -> Group:
     """Create a group with its members, in one transaction with its event.
 
-    displayName is unique per org, case-insensitively. When a SCIM directory creates
+    displayName is unique per org by its key, directory.names.display_name_key (the
+    userName rule). When a SCIM directory creates
     a group whose name matches a group of another source (made in the console, or
     left by a deleted directory), it takes that group over: same id, same members,
     now the directory's. A clash with a group the directory already owns is a Conflict.
@@ -834,7 +855,9 @@ def group_create(
             members, skipped = _member_ids_parse(member_ids or [])
             _member_ids_check(org=org, ids=members)
             existing = (
-                org.groups.select_for_update().filter(display_name__lower=name.lower()).first()
+                org.groups.select_for_update()
+                .filter(display_name_key=display_name_key(name))
+                .first()
             )
             if existing is not None:
                 owned = directory is None or existing.directory_id == directory.id
@@ -928,15 +951,23 @@ def group_update(
                 details["skipped"] = skipped[:20]
             if display_name is not None:
                 name = _group_name_check(display_name=display_name)
-                if name != locked.display_name:
-                    if name.lower() != locked.display_name.lower() and (
-                        org.groups.filter(display_name__lower=name.lower())
-                        .exclude(pk=locked.pk)
-                        .exists()
-                    ):
+                new_key = display_name_key(name)
+                if new_key != locked.display_name_key:
+                    clash = (
+                        org.groups.filter(display_name_key=new_key).exclude(pk=locked.pk).exists()
+                    )
+                    # As for users (_user_apply): a group left without a key by migration
+                    # 0010 that keeps its name stays as it is, and takes the key once free.
+                    still_colliding = locked.display_name_key is None and new_key == (
+                        display_name_key(locked.display_name)
+                    )
+                    if clash and not still_colliding:
                         raise Conflict(
                             f"A group named {name!r} already exists", field="displayName"
                         )
+                    if not clash:
+                        locked.display_name_key = new_key
+                if name != locked.display_name:
                     details["displayName"] = {"old": locked.display_name, "new": name}
                     locked.display_name = name
             if external_id is not None and external_id != locked.external_id:
@@ -1089,14 +1120,15 @@ def _access_refresh(
 def scim_access_groups_set(
     *, org: Org, names: list[str], actor: Actor | None = None
 ) -> list[Group]:
-    """Restrict access to members of these groups (by displayName, case-insensitive);
+    """Restrict access to members of these groups (by displayName, compared by
+    directory.names.display_name_key);
     an empty list lifts the restriction. Users outside them are marked
     NOT_IN_ACCESS_GROUPS at once, and the mark clears as they join an allowed group."""
     directory = _live_directory_lock(org=org)
-    wanted = {n.strip().lower(): n.strip() for n in names if n.strip()}
-    groups: list[Group] = list(org.groups.filter(display_name__lower__in=list(wanted)))
+    wanted = {display_name_key(n.strip()): n.strip() for n in names if n.strip()}
+    groups: list[Group] = list(org.groups.filter(display_name_key__in=list(wanted)))
 
-    missing = set(wanted) - {g.display_name.lower() for g in groups}
+    missing = set(wanted) - {g.display_name_key for g in groups}
     if missing:
         shown = ", ".join(repr(wanted[m]) for m in sorted(missing))
         raise InvalidValue(f"No group named {shown} in this org", field="access_groups")

@@ -10,8 +10,8 @@
     filter_users(qs, text) / filter_groups(qs, text)
                                         narrow a queryset that already starts from the
                                         request's org, so no filter can reach another org
-    user_name_eq(text) -> str | None    the value of a lone `userName eq "..."`, which the
-                                        views answer from a prepared query
+    user_name_eq(text) -> str | None    the key of the value of a lone `userName eq "..."`,
+                                        which the views answer from a prepared query
     user_sort_key(attr) / group_sort_key(attr)
                                         an order_by() key for sortBy; FilterError if unknown
 
@@ -56,6 +56,7 @@ from django.db.models.lookups import (
 from django.utils.dateparse import parse_date, parse_datetime
 
 from directory.models import EndUser, Group, Membership, UserEmail
+from directory.names import user_name_key
 from scim.values import unstorable
 
 MAX_FILTER_LENGTH = 4096
@@ -403,6 +404,10 @@ class Column:
     # RFC 7643 caseExact: only id and externalId among what we map.
     case_exact: bool = False
     nullable: bool = False
+    # Strings compared through a key column instead (userName: user_name_key, group
+    # displayName: display_name_key), the operand keyed by the same rule in Python, so a
+    # filter finds exactly what a create collides with.
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -426,7 +431,7 @@ def _enterprise(attributes: dict[str, Column]) -> dict[str, Column]:
 USER_ATTRIBUTES: Mapping[str, Column | Related] = {
     "id": Column("id", "uuid", case_exact=True),
     "externalid": Column("external_id", case_exact=True),
-    "username": Column("user_name"),
+    "username": Column("user_name", key="user_name_key"),
     "displayname": Column("display_name"),
     "nickname": Column("nick_name"),
     "title": Column("title"),
@@ -470,7 +475,7 @@ USER_ATTRIBUTES: Mapping[str, Column | Related] = {
         "user",
         {
             "value": Column("group_id", "uuid", case_exact=True),
-            "display": Column("group__display_name"),
+            "display": Column("group__display_name", key="group__display_name_key"),
         },
         label="groups",
     ),
@@ -479,7 +484,7 @@ USER_ATTRIBUTES: Mapping[str, Column | Related] = {
 GROUP_ATTRIBUTES: Mapping[str, Column | Related] = {
     "id": Column("id", "uuid", case_exact=True),
     "externalid": Column("external_id", case_exact=True),
-    "displayname": Column("display_name"),
+    "displayname": Column("display_name", key="display_name_key"),
     "meta.created": Column("created_at", "datetime"),
     "meta.lastmodified": Column("updated_at", "datetime"),
     # No members.display: our member objects carry none.
@@ -518,26 +523,46 @@ def _present(column: Column) -> Q:
 def _string_q(column: Column, node: Compare) -> Q:
     if not isinstance(node.value, str):
         raise FilterError(f"{node.path} compares with a string, not {node.value!r}")
+    if column.key:
+        # display_name_key is user_name_key: one rule for both (directory.names).
+        return _key_q(column.key, node.op, user_name_key(node.value))
     lhs: Any = F(column.name)
     rhs: Any = Value(node.value)
     if not column.case_exact:
         # The database folds both sides, as the LOWER(...) unique indexes do, so a filter
         # finds exactly what a create would collide with; iexact (UPPER) would skip them.
         lhs, rhs = Lower(lhs), Lower(rhs)
-    if node.op in ("co", "sw", "ew"):
-        if node.value == "":
+    return _compare_q(lhs, node.op, rhs, empty=node.value == "")
+
+
+def _compare_q(lhs: Any, op: str, rhs: Any, *, empty: bool) -> Q:
+    if op in ("co", "sw", "ew"):
+        if empty:
             return _ALWAYS
         # Positions rather than LIKE: no wildcards to escape, and SQLite's LIKE ignores
         # case even for case-exact attributes.
-        if node.op == "co":
+        if op == "co":
             return Q(GreaterThan(StrIndex(lhs, rhs), Value(0)))
-        if node.op == "sw":
+        if op == "sw":
             return Q(Exact(StrIndex(lhs, rhs), Value(1)))
         return Q(Exact(Right(lhs, Length(rhs)), rhs))
-    if node.op in ("eq", "ne"):
+    if op in ("eq", "ne"):
         q = Q(Exact(lhs, rhs))
-        return q if node.op == "eq" else ~q
-    return Q(_ORDERING[node.op](lhs, rhs))
+        return q if op == "eq" else ~q
+    return Q(_ORDERING[op](lhs, rhs))
+
+
+def _key_q(column: str, op: str, key: str) -> Q:
+    # A row without a key (a name that collided when keys were introduced: see
+    # `manage.py scim collisions`) has no name to match, so it matches no positive
+    # comparison and every negated one: `IS NOT NULL` keeps the condition two-valued
+    # under `ne` and `not`, where a bare NULL comparison would drop the row both ways.
+    if op in ("co", "sw", "ew") and key == "":
+        return _ALWAYS
+    q = Q(**{f"{column}__isnull": False}) & _compare_q(
+        F(column), "eq" if op == "ne" else op, Value(key), empty=False
+    )
+    return ~q if op == "ne" else q
 
 
 def _bool_q(column: Column, node: Compare) -> Q:
@@ -659,8 +684,10 @@ def filter_users(qs: QuerySet[EndUser], text: str) -> QuerySet[EndUser]:
 
 
 def user_name_eq(text: str) -> str | None:
-    """The value of a filter that is exactly `userName eq "..."` (the lookup Okta and
-    Entra send before every create), or None for any other filter."""
+    """The key (directory.names.user_name_key) of the value of a filter that is exactly
+    `userName eq "..."` (the lookup Okta and Entra send before every create), or None
+    for any other filter. The key, because that is what the lookup compares; keying
+    it again, as filter_users() does, changes nothing."""
     node = parse_filter(text)
     if (
         isinstance(node, Compare)
@@ -668,7 +695,7 @@ def user_name_eq(text: str) -> str | None:
         and isinstance(node.value, str)
         and _canonical(node.path, USER_URN) == "username"
     ):
-        return node.value
+        return user_name_key(node.value)
     return None
 
 

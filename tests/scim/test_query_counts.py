@@ -77,7 +77,7 @@ def test_username_lookups_in_an_org_the_statistics_have_not_seen_read_the_unique
         q["sql"]
         for q in run.captured_queries
         if 'FROM "directory_enduser"' in q["sql"]
-        and 'LOWER("directory_enduser"."user_name") =' in q["sql"]
+        and '"directory_enduser"."user_name_key" =' in q["sql"]
     ]
     assert len(by_name) == 2
     explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
@@ -85,7 +85,7 @@ def test_username_lookups_in_an_org_the_statistics_have_not_seen_read_the_unique
         with connection.cursor() as cursor:
             cursor.execute(explain + sql)
             plan = " ".join(str(col) for row in cursor.fetchall() for col in row)
-        assert "enduser_unique_username" in plan, plan
+        assert "enduser_unique_username_key" in plan, plan
 
 
 def test_a_page_of_users_with_groups_costs_four_queries(

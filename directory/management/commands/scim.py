@@ -7,7 +7,11 @@ from django.core.management.base import CommandError
 
 from directory.management.commands._base import SubcommandCommand
 from directory.models import Org, ScimDirectory
-from directory.selectors import scim_directory_get
+from directory.selectors import (
+    group_name_collision_list,
+    scim_directory_get,
+    user_name_collision_list,
+)
 from directory.services import (
     scim_access_groups_set,
     scim_directory_delete,
@@ -26,6 +30,11 @@ class Command(SubcommandCommand):
             ("enable", self.enable, "Switch SCIM on and print the Base URL"),
             ("disable", self.disable, "Switch SCIM off: the Base URL answers 401"),
             ("status", self.status, "Show the org's SCIM directory"),
+            (
+                "collisions",
+                self.collisions,
+                "List users and groups whose name equals an older one's by the case rule",
+            ),
         ):
             p = subparsers.add_parser(name, help=text)
             p.add_argument("slug")
@@ -106,6 +115,20 @@ class Command(SubcommandCommand):
             f"Users: {directory.users.count()}, groups: {directory.groups.count()}, "
             f"seats: {org.seats_used}/{org.seats}"
         )
+
+    def collisions(self, slug: str, **_: Any) -> None:
+        org = self.org(slug)
+        users = user_name_collision_list(org=org)
+        groups = group_name_collision_list(org=org)
+        if not users and not groups:
+            self.say(f"{slug}: no name collisions.")
+        free = "collides with no one now: its next update gives it the key"
+        for u in users:
+            held = f"collides with {u.holder.id}\t{u.holder.user_name}" if u.holder else free
+            self.say(f"user\t{u.user.id}\t{u.user.user_name}\t{held}")
+        for g in groups:
+            held = f"collides with {g.holder.id}\t{g.holder.display_name}" if g.holder else free
+            self.say(f"group\t{g.group.id}\t{g.group.display_name}\t{held}")
 
     def delete(self, slug: str, yes: bool, **_: Any) -> None:
         if not yes:
