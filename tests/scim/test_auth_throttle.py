@@ -4,10 +4,14 @@ client address comes from X-Forwarded-For, for the throttle as for everything el
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 
 from commandcenter.middleware import forwarded_client
@@ -21,14 +25,18 @@ LIMIT = 5
 def _address() -> str:
     """A client address of the IPv6 documentation range (RFC 3849), new for each test:
     the counters outlive a test within the minute. No traffic goes to it."""
-    return f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
+    return str(ipaddress.ip_address(f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"))
 
 
 @pytest.fixture(autouse=True)
-def _limit(settings: Any) -> None:
+def _limit(settings: Any) -> Iterator[None]:
     settings.SCIM_AUTH_FAILURES_PER_MINUTE = LIMIT
     global ATTACKER, IDP, OTHER
     ATTACKER, IDP, OTHER = _address(), _address(), _address()
+    # The counts are per minute of the clock: start each test just after a minute
+    # begins, so a flood and its check fall in the same one.
+    with time_machine.travel(datetime(2026, 12, 1, 9, 30, 1, tzinfo=UTC), tick=True):
+        yield
 
 
 ATTACKER = IDP = OTHER = ""
