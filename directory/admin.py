@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from directory.models import (
     EndUser,
@@ -67,8 +68,13 @@ class EndUserModelAdmin(admin.ModelAdmin[EndUser]):
     list_select_related = ["org"]
     search_fields = ["user_name", "external_id", "display_name"]
     raw_id_fields = ["org", "directory", "manager"]
-    readonly_fields = ["id", "created_at", "updated_at", "version"]
+    # Names are unique per org by their case key; renames go through the services (SCIM,
+    # the console, the API), which check that and record the change.
+    readonly_fields = ["id", "user_name", "created_at", "updated_at", "version"]
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # users come from the IdP or the console, with seats and events
 
 
 class MembershipInline(admin.TabularInline[Membership, Group]):
@@ -84,8 +90,12 @@ class GroupModelAdmin(admin.ModelAdmin[Group]):
     list_select_related = ["org"]
     search_fields = ["display_name", "external_id"]
     raw_id_fields = ["org", "directory"]
-    readonly_fields = ["id", "created_at", "updated_at", "version"]
+    # Unique per org by its case key: renames go through the services (see EndUser's).
+    readonly_fields = ["id", "display_name", "created_at", "updated_at", "version"]
     inlines = [MembershipInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # groups come from the IdP or the console, with their events
 
 
 @admin.register(ProvisioningEvent)

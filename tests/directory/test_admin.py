@@ -1,0 +1,52 @@
+"""The Django admin for operators: it shows the directory but does not rename or add
+users and groups behind the services' back (uniqueness by case key, seats, events)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from directory.models import Org
+from directory.services import UserFields, group_create, user_create
+
+
+@pytest.fixture
+def operator(db: None) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser("ops@example.com", "ops@example.com", "x"))
+    return client
+
+
+def test_an_operator_cannot_rename_a_user_into_another_ones_name(
+    operator: Client, org: Org
+) -> None:
+    user_create(org=org, fields=UserFields(user_name="strasse@acme.example"))
+    other = user_create(org=org, fields=UserFields(user_name="other@acme.example"))
+    url = f"/admin/directory/enduser/{other.pk}/change/"
+    page = operator.get(url)
+    assert page.status_code == 200
+    assert 'name="user_name"' not in page.content.decode()  # shown, not editable
+    form: dict[str, Any] = {
+        "user_name": "STRASSE@acme.example",
+        "org": org.pk,
+        "source": other.source,
+        "active": "on",
+        "access": other.access,
+        "seat_requested_at_0": "",
+        "seat_requested_at_1": "",
+    }
+    r = operator.post(url, form)
+    assert r.status_code in (200, 302)
+    other.refresh_from_db()
+    assert other.user_name == "other@acme.example"
+
+
+def test_an_operator_cannot_add_users_or_groups_in_the_admin(operator: Client, org: Org) -> None:
+    group_create(org=org, display_name="Engineering")
+    assert operator.get("/admin/directory/enduser/add/").status_code == 403
+    assert operator.get("/admin/directory/group/add/").status_code == 403
+    listing = operator.get("/admin/directory/group/").content.decode()
+    assert "Engineering" in listing and "/admin/directory/group/add/" not in listing
