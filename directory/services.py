@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -139,12 +140,20 @@ def _live_directory_lock(*, org: Org) -> ScimDirectory:
     return directory
 
 
-def _version_check(locked: EndUser | Group, expected_version: int | None) -> None:
-    """VersionMismatch (SCIM 412) when If-Match named another version than the row's."""
-    if expected_version is not None and locked.version != expected_version:
+# The versions a write may go ahead on (SCIM If-Match: one tag or several), or None.
+Versions = int | frozenset[int] | None
+
+
+def _version_check(locked: EndUser | Group, expected_version: Versions) -> None:
+    """VersionMismatch (SCIM 412) when If-Match named none of the row's version."""
+    if expected_version is None:
+        return
+    allowed = {expected_version} if isinstance(expected_version, int) else expected_version
+    if locked.version not in allowed:
         kind = "user" if isinstance(locked, EndUser) else "group"
+        named = ", ".join(str(v) for v in sorted(allowed)) or "none"
         raise VersionMismatch(
-            f"The {kind} was changed since version {expected_version} (now {locked.version})"
+            f"The {kind} is at version {locked.version}, not one If-Match names ({named})"
         )
 
 
@@ -559,7 +568,7 @@ def user_update(
     *,
     user: EndUser,
     fields: UserFields,
-    expected_version: int | None = None,
+    expected_version: Versions = None,
     directory: ScimDirectory | None = None,
     client: str = "",
 ) -> UserChange:
@@ -582,6 +591,23 @@ def user_update(
         raise Conflict(
             f"A user with userName {fields.user_name!r} already exists", field="userName"
         ) from None
+
+
+def user_patch(
+    *,
+    user: EndUser,
+    patch: Callable[[EndUser], UserFields],
+    expected_version: Versions = None,
+    directory: ScimDirectory | None = None,
+    client: str = "",
+) -> UserChange:
+    """Change a user by `patch`, which computes its new fields from the user as it is
+    under the row lock (SCIM PATCH: the operations applied to the current resource), so
+    two PATCHes never apply to the same old state. expected_version as in user_update."""
+    with transaction.atomic():
+        locked = EndUser.objects.select_for_update().get(pk=user.pk)
+        _version_check(locked, expected_version)
+        return user_update(user=locked, fields=patch(locked), directory=directory, client=client)
 
 
 def _user_apply(
@@ -696,7 +722,7 @@ def user_deprovision(
     *,
     user: EndUser,
     directory: ScimDirectory,
-    expected_version: int | None = None,
+    expected_version: Versions = None,
     client: str = "",
 ) -> UserChange:
     """The IdP deleted the user (SCIM DELETE). Under the "delete" policy the user is
@@ -916,7 +942,7 @@ def group_update(
     display_name: str | None = None,
     external_id: str | None = None,
     member_ops: list[tuple[str, list[str]]] | None = None,
-    expected_version: int | None = None,
+    expected_version: Versions = None,
     directory: ScimDirectory | None = None,
     client: str = "",
 ) -> Group:
@@ -1040,7 +1066,7 @@ def group_delete(
     *,
     group: Group,
     directory: ScimDirectory | None = None,
-    expected_version: int | None = None,
+    expected_version: Versions = None,
     client: str = "",
 ) -> None:
     """Delete a group and its memberships (not its members)."""

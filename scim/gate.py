@@ -234,18 +234,15 @@ class ScimViewMixin:
             raise ScimError(400, "The request body is empty", "invalidSyntax")
         return decode_json(raw, (request.content_params or {}).get("charset"))
 
-    def expected_version(self, request: HttpRequest, current: int) -> int | None:
-        """The version an If-Match header lets the write go ahead on, or None without
-        a condition. With several tags, `current` (as read before the write) is the one
-        to hold the write to if it is among them: the service checks it again under its
-        row lock, so a change in between still answers 412."""
+    def expected_version(self, request: HttpRequest) -> frozenset[int] | None:
+        """The versions an If-Match header lets a write go ahead on (any of its tags),
+        or None without a condition (no header, or `*`). The service checks them under
+        its row lock."""
         header = request.META.get("HTTP_IF_MATCH")
         if not header:
             return None
         versions = etag_versions(header)
-        if versions is None:
-            return None
-        return current if current in versions else versions[0]
+        return None if versions is None else frozenset(versions)
 
     def _record_failure(self, request: HttpRequest, error: ScimError) -> None:
         """Record a failed write (or a refused query) as a Failure event, so admins see

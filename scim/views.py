@@ -14,7 +14,6 @@ from abc import ABC, abstractmethod
 from collections import defaultdict
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django_scim import views as scim2_views
@@ -221,7 +220,7 @@ class UserView(_UserResource, scim2_views.UsersView):
         change = services.user_update(
             user=user,
             fields=fields,
-            expected_version=self.expected_version(request, user.version),
+            expected_version=self.expected_version(request),
             directory=self.scim.directory,
             client=self.client,
         )
@@ -234,25 +233,21 @@ class UserView(_UserResource, scim2_views.UsersView):
             ops = parse_patch(self.json_body(request))
         except PatchError as e:
             raise ScimError(400, str(e), e.scim_type) from None
-        with transaction.atomic():
-            user = self.get_object()
-            user = EndUser.objects.select_for_update().get(pk=user.pk)
-            expected = self.expected_version(request, user.version)
-            if expected is not None and user.version != expected:
-                raise ScimError(
-                    412, f"The user was changed since version {expected} (now {user.version})"
-                )
+
+        def apply(user: EndUser) -> services.UserFields:
             resource = ScimUser(user, base_url=self.base_url).to_dict()
             try:
-                patched = apply_user_patch(resource, ops)
+                return user_fields_from_dict(apply_user_patch(resource, ops))
             except PatchError as e:
                 raise ScimError(400, str(e), e.scim_type) from None
-            change = services.user_update(
-                user=user,
-                fields=user_fields_from_dict(patched),
-                directory=self.scim.directory,
-                client=self.client,
-            )
+
+        change = services.user_patch(
+            user=self.get_object(),
+            patch=apply,
+            expected_version=self.expected_version(request),
+            directory=self.scim.directory,
+            client=self.client,
+        )
         if change.deleted:
             return scim_response(None, status=204)
         return self.respond(change.user)
@@ -262,7 +257,7 @@ class UserView(_UserResource, scim2_views.UsersView):
         services.user_deprovision(
             user=user,
             directory=self.scim.directory,
-            expected_version=self.expected_version(request, user.version),
+            expected_version=self.expected_version(request),
             client=self.client,
         )
         return scim_response(None, status=204)
@@ -395,7 +390,7 @@ class GroupView(_GroupResource, scim2_views.GroupsView):
             external_id=external_id,
             # PUT replaces the whole group: members left out means no members.
             member_ops=[("replace", member_ids or [])],
-            expected_version=self.expected_version(request, group.version),
+            expected_version=self.expected_version(request),
             directory=self.scim.directory,
             client=self.client,
         )
@@ -414,7 +409,7 @@ class GroupView(_GroupResource, scim2_views.GroupsView):
             display_name=plan.attributes.get("displayName"),
             external_id=plan.attributes.get("externalId"),
             member_ops=plan.member_ops,
-            expected_version=self.expected_version(request, group.version),
+            expected_version=self.expected_version(request),
             directory=self.scim.directory,
             client=self.client,
         )
@@ -425,7 +420,7 @@ class GroupView(_GroupResource, scim2_views.GroupsView):
         services.group_delete(
             group=group,
             directory=self.scim.directory,
-            expected_version=self.expected_version(request, group.version),
+            expected_version=self.expected_version(request),
             client=self.client,
         )
         return scim_response(None, status=204)
