@@ -7,9 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 
 from directory.errors import NotFound
@@ -26,6 +27,7 @@ from directory.models import (
     UserEmail,
 )
 from directory.names import display_name_key, user_name_key
+from directory.prepared import PreparedQuery
 
 
 def org_get(*, slug: str) -> Org:
@@ -240,3 +242,36 @@ def group_choices(*, org: Org) -> QuerySet[Group]:
 def idp_get(*, org: Org) -> IdentityProvider | None:
     """The org's end-user identity provider, if one was configured."""
     return IdentityProvider.objects.filter(org=org).first()
+
+
+# The users an IdP sees of its org: not those it removed under the "disable" policy
+# (they stay in the directory, and a later create of the same userName revives them).
+IDP_VISIBLE_USERS: dict[str, Any] = {"removed_by_idp_at__isnull": True}
+
+
+def users_of_org_by_name(org_id: int) -> QuerySet[EndUser]:
+    """The org's users, for a lookup by userName: filter on
+    `user_name_key=user_name_key(name)` (unique per org; see directory.names).
+
+    The org is matched as `org_id + 0`, an expression no index serves. Postgres
+    estimates an org its statistics do not know yet (a new org in its first sync, until
+    ANALYZE samples it) at one row, and then prefers an index that leads with org_id
+    and filters the org's users one by one: each lookup scans the org, a cost that
+    grows with it. With no org index to choose, it reads the unique
+    (user_name_key, org) index, whatever the statistics say.
+    """
+    return EndUser.objects.alias(org_unindexed=F("org_id") + 0).filter(org_unindexed=org_id)
+
+
+# `filter=userName eq "..."`, the lookup an IdP sends before every create, compiled once
+# (directory.prepared). No order: userName is unique per org, so at most one user.
+_IDP_USERS_NAMED: PreparedQuery[EndUser] = PreparedQuery(
+    lambda org_id, key: users_of_org_by_name(org_id).filter(user_name_key=key, **IDP_VISIBLE_USERS),
+    samples=(-7_000_001, "prepared-sample-user-name"),
+)
+
+
+def idp_users_named(*, org_id: int, key: str) -> list[EndUser]:
+    """The org's user visible to its IdP whose userName has this case key
+    (directory.names.user_name_key), as a list of at most one."""
+    return _IDP_USERS_NAMED.all(org_id, key)

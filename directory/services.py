@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -38,6 +38,7 @@ from directory.models import (
 )
 from directory.names import USER_NAME_KEY_MAX_LENGTH, display_name_key, user_name_key
 from directory.prepared import PreparedQuery, PreparedUpdate, insert
+from directory.selectors import users_of_org_by_name
 from tokens.services import token_cache_forget
 
 # Orgs -------------------------------------------------------------------------
@@ -376,20 +377,6 @@ def _email_rows(user: EndUser) -> list[UserEmail]:
                 )
             )
     return rows
-
-
-def users_of_org_by_name(org_id: int) -> QuerySet[EndUser]:
-    """The org's users, for a lookup by userName: filter on
-    `user_name_key=user_name_key(name)` (unique per org; see directory.names).
-
-    The org is matched as `org_id + 0`, an expression no index serves. Postgres
-    estimates an org its statistics do not know yet (a new org in its first sync, until
-    ANALYZE samples it) at one row, and then prefers an index that leads with org_id
-    and filters the org's users one by one: each lookup scans the org, a cost that
-    grows with it. With no org index to choose, it reads the unique
-    (user_name_key, org) index, whatever the statistics say.
-    """
-    return EndUser.objects.alias(org_unindexed=F("org_id") + 0).filter(org_unindexed=org_id)
 
 
 # Both run on every create (directory.prepared: compiled once, not per call).

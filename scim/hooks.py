@@ -13,6 +13,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from directory.models import EndUser, Group
+from directory.selectors import IDP_VISIBLE_USERS
 
 
 def extra_filter_kwargs_getter(model: type[Model]) -> Any:
@@ -26,8 +27,8 @@ def extra_filter_kwargs_getter(model: type[Model]) -> Any:
     return extra_filter_kwargs
 
 
-# The users SCIM sees of their org: not those the IdP removed under the "disable" policy.
-SCIM_VISIBLE_USERS: dict[str, Any] = {"removed_by_idp_at__isnull": True}
+# The users SCIM sees of their org: the domain's rule (not those the IdP removed).
+SCIM_VISIBLE_USERS = IDP_VISIBLE_USERS
 
 
 def scope_kwargs(model: type[Model], org: Any) -> dict[str, Any]:

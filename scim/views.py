@@ -7,7 +7,6 @@ JSON. Every failure is a SCIM Error; failed writes are recorded as events too.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from abc import ABC, abstractmethod
@@ -18,14 +17,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django_scim import views as scim2_views
 
-from directory import services
+from directory import selectors, services
 from directory.models import (
     EndUser,
     Group,
     Membership,
     Source,
 )
-from directory.prepared import PreparedQuery
 from scim import attributes as attrs
 from scim.adapters import (
     ScimGroup,
@@ -48,7 +46,7 @@ from scim.gate import (
     scim_response,
     uuid_or_none,
 )
-from scim.hooks import SCIM_VISIBLE_USERS, scoped_queryset
+from scim.hooks import scoped_queryset
 from scim.lists import ListParams, list_response, page_of, search_params
 from scim.patch import PatchError, apply_user_patch, parse_patch, plan_group_patch
 from scim.schemas import (
@@ -58,19 +56,6 @@ from scim.schemas import (
 )
 
 logger = logging.getLogger(__name__)
-
-# `filter=userName eq "..."`, exactly as filter_users() builds it (same folding of
-# case, same scope as scope_kwargs, the org matched the way services.users_of_org_by_name
-# does so it reads the unique userName index whatever the statistics), compiled once
-# (see directory.prepared). No order: it matches at most one user.
-_USERS_NAMED = PreparedQuery(
-    lambda org_id, name: filter_users(
-        services.users_of_org_by_name(org_id).filter(**SCIM_VISIBLE_USERS),
-        "userName eq " + json.dumps(name),
-    ),
-    samples=(-7_000_001, "prepared-sample-user-name"),
-)
-
 
 # Users ---------------------------------------------------------------------------
 
@@ -126,7 +111,7 @@ class _UserResource(ScimViewMixin):
         if name is not None:
             # The IdP's lookup before a create: at most one user (userName is unique
             # per org), from SQL compiled once.
-            found = _USERS_NAMED.all(self.scim.org.pk, name)
+            found = selectors.idp_users_named(org_id=self.scim.org.pk, key=name)
             page, total = found[params.start - 1 : params.start - 1 + params.count], len(found)
         else:
             page, total = page_of(self.queryset(request, params), params)

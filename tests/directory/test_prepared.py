@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 
+import django
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.sql import InsertQuery
 
 from directory.models import EndUser, Org, ProvisioningEvent, UserEmail
 from directory.prepared import PreparedError, PreparedQuery, PreparedUpdate, insert
-from directory.services import users_of_org_by_name
+from directory.selectors import users_of_org_by_name
 
 SAMPLES = (-7_000_001, "prepared-sample")
 
@@ -138,3 +140,25 @@ def test_insert_keeps_the_databases_constraints(org: Org) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         insert(EndUser(org=org, user_name="ADA@x"))
     assert EndUser.objects.filter(org=org).count() == 1
+
+
+def test_the_django_internals_prepared_queries_read_are_still_there(org: Org) -> None:
+    """directory.prepared reads private parts of Django 5.2's SQL compiler. If this test
+    fails after a Django upgrade, read the new compiler (django/db/models/sql/compiler.py)
+    and adapt prepared.py before relaxing anything here: the hot SCIM lookups and the
+    create depend on it."""
+    assert django.VERSION[:2] == (5, 2), (
+        f"Django {django.get_version()}: check directory/prepared.py against its compiler"
+    )
+    qs = EndUser.objects.filter(org_id=org.pk)
+    assert hasattr(qs, "_prefetch_related_lookups")
+    compiler = qs.query.get_compiler(using="default")
+    sql, params = compiler.as_sql()
+    assert set(compiler.klass_info) >= {"model", "select_fields"}
+    assert compiler.klass_info["model"] is EndUser
+    first = compiler.select[compiler.klass_info["select_fields"][0]]
+    assert isinstance(first, tuple) and first[0].target.attname == "id"
+    assert isinstance(compiler.get_converters([s[0] for s in compiler.select]), dict)
+    insert = InsertQuery(EndUser).get_compiler(using="default")
+    assert hasattr(insert, "returning_fields")
+    assert hasattr(EndUser._meta, "db_returning_fields")
