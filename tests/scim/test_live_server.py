@@ -3,6 +3,7 @@ concurrent IdP requests, and the external compliance checkers."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -78,6 +79,25 @@ def test_scim_sanity_probe_has_no_failed_checks(base_url: str, token: str) -> No
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[FAIL]" not in result.stdout and "[ERROR]" not in result.stdout, result.stdout
     assert "Result: All tests passed." in result.stdout
+
+
+def test_scim2_cli_test_passes_with_nothing_skipped(base_url: str, token: str) -> None:
+    cli = Path(sys.executable).parent / "scim2"
+    result = subprocess.run(
+        [str(cli), "--url", base_url, "test"],
+        # The CLI's advice: secrets in the environment, not on the command line.
+        env={**os.environ, "SCIM_CLI_HEADERS": f"Authorization: Bearer {token}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    print(result.stdout[-1500:])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    # One line per check, its status first: SUCCESS, SKIPPED, ERROR or CRITICAL.
+    statuses = Counter(line.split()[0] for line in result.stdout.splitlines() if line.strip())
+    print(f"scim2-cli test: SUCCESS {statuses['SUCCESS']}")
+    assert statuses["SUCCESS"] > 50
+    assert not statuses["SKIPPED"] and not statuses["ERROR"] and not statuses["CRITICAL"], statuses
 
 
 def _parallel(n: int, call: Any) -> list[int]:
