@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,18 +29,26 @@ def _address() -> str:
     return str(ipaddress.ip_address(f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"))
 
 
+@dataclass(frozen=True)
+class Addresses:
+    attacker: str = field(default_factory=_address)
+    idp: str = field(default_factory=_address)
+    other: str = field(default_factory=_address)
+
+
+@pytest.fixture
+def ip() -> Addresses:
+    """Client addresses of this test's own (the counters outlive a test)."""
+    return Addresses()
+
+
 @pytest.fixture(autouse=True)
 def _limit(settings: Any) -> Iterator[None]:
     settings.SCIM_AUTH_FAILURES_PER_MINUTE = LIMIT
-    global ATTACKER, IDP, OTHER
-    ATTACKER, IDP, OTHER = _address(), _address(), _address()
     # The counts are per minute of the clock: start each test just after a minute
     # begins, so a flood and its check fall in the same one.
     with time_machine.travel(datetime(2026, 12, 1, 9, 30, 1, tzinfo=UTC), tick=True):
         yield
-
-
-ATTACKER = IDP = OTHER = ""
 
 
 def _get(directory: ScimDirectory, token: str, address: str = "", **extra: Any) -> Any:
@@ -59,38 +68,38 @@ def _flood(directory: ScimDirectory, address: str, **extra: Any) -> None:
 
 
 def test_wrong_tokens_past_the_limit_get_429_without_a_database_lookup(
-    directory: ScimDirectory, django_assert_num_queries: Any
+    ip: Addresses, directory: ScimDirectory, django_assert_num_queries: Any
 ) -> None:
-    _flood(directory, ATTACKER)
+    _flood(directory, ip.attacker)
     with django_assert_num_queries(0):
-        r = _get(directory, _wrong(), ATTACKER)
+        r = _get(directory, _wrong(), ip.attacker)
     body = assert_scim_error(r, 429)
     assert "failed authentication" in body["detail"]
     assert 1 <= int(r["Retry-After"]) <= 60
     # A missing header and a revoked token count as failures too.
-    assert_scim_error(Client().get(f"/scim/v2/{directory.id}/Users", REMOTE_ADDR=ATTACKER), 429)
+    assert_scim_error(Client().get(f"/scim/v2/{directory.id}/Users", REMOTE_ADDR=ip.attacker), 429)
 
 
 def test_a_valid_token_is_not_refused_for_other_clients_failures(
-    directory: ScimDirectory, token: str
+    ip: Addresses, directory: ScimDirectory, token: str
 ) -> None:
-    _flood(directory, ATTACKER)
-    assert_scim_error(_get(directory, _wrong(), ATTACKER), 429)
-    assert _get(directory, token, IDP).status_code == 200
-    assert_scim_error(_get(directory, _wrong(), OTHER), 401)  # its own count starts at 0
+    _flood(directory, ip.attacker)
+    assert_scim_error(_get(directory, _wrong(), ip.attacker), 429)
+    assert _get(directory, token, ip.idp).status_code == 200
+    assert_scim_error(_get(directory, _wrong(), ip.other), 401)  # its own count starts at 0
 
 
 def test_a_valid_token_known_to_this_process_passes_a_throttled_address(
-    directory: ScimDirectory, token: str
+    ip: Addresses, directory: ScimDirectory, token: str
 ) -> None:
-    assert _get(directory, token, ATTACKER).status_code == 200  # the IdP, behind one NAT
-    _flood(directory, ATTACKER)
-    assert _get(directory, token, ATTACKER).status_code == 200
-    assert_scim_error(_get(directory, _wrong(), ATTACKER), 429)
+    assert _get(directory, token, ip.attacker).status_code == 200  # the IdP, behind one NAT
+    _flood(directory, ip.attacker)
+    assert _get(directory, token, ip.attacker).status_code == 200
+    assert_scim_error(_get(directory, _wrong(), ip.attacker), 429)
 
 
 def test_a_valid_token_in_the_shared_cache_passes_a_throttled_address(
-    redis_cache: None, directory: ScimDirectory, token: str
+    ip: Addresses, redis_cache: None, directory: ScimDirectory, token: str
 ) -> None:
     # Another web worker authenticated it (the shared cache holds it); this one has not.
     from scim import throttle
@@ -98,15 +107,17 @@ def test_a_valid_token_in_the_shared_cache_passes_a_throttled_address(
 
     assert token_authenticate(token) is not None
     throttle._owners.clear()
-    _flood(directory, ATTACKER)
-    assert _get(directory, token, ATTACKER).status_code == 200
+    _flood(directory, ip.attacker)
+    assert _get(directory, token, ip.attacker).status_code == 200
 
 
-def test_a_revoked_token_counts_as_a_failure(directory: ScimDirectory, token: str) -> None:
+def test_a_revoked_token_counts_as_a_failure(
+    ip: Addresses, directory: ScimDirectory, token: str
+) -> None:
     ScimToken.objects.filter(directory=directory).update(revoked_at="2026-01-01T00:00:00Z")
     for _ in range(LIMIT):
-        assert_scim_error(_get(directory, token, ATTACKER), 401)
-    assert_scim_error(_get(directory, token, ATTACKER), 429)
+        assert_scim_error(_get(directory, token, ip.attacker), 401)
+    assert_scim_error(_get(directory, token, ip.attacker), 429)
 
 
 @pytest.mark.parametrize(
@@ -129,27 +140,27 @@ def test_the_client_address_is_read_from_the_trusted_proxies_entries(
 
 
 def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(
-    settings: Any, directory: ScimDirectory, token: str
+    ip: Addresses, settings: Any, directory: ScimDirectory, token: str
 ) -> None:
     settings.TRUSTED_PROXY_COUNT = 1
     proxy = "127.0.0.1"
-    _flood(directory, proxy, HTTP_X_FORWARDED_FOR=f"9.9.9.9, {ATTACKER}")
-    assert_scim_error(_get(directory, _wrong(), proxy, HTTP_X_FORWARDED_FOR=ATTACKER), 429)
+    _flood(directory, proxy, HTTP_X_FORWARDED_FOR=f"9.9.9.9, {ip.attacker}")
+    assert_scim_error(_get(directory, _wrong(), proxy, HTTP_X_FORWARDED_FOR=ip.attacker), 429)
     # Another client behind the same proxy is not throttled, and what a client writes in
     # the header itself changes nothing.
-    assert_scim_error(_get(directory, _wrong(), proxy, HTTP_X_FORWARDED_FOR=OTHER), 401)
+    assert_scim_error(_get(directory, _wrong(), proxy, HTTP_X_FORWARDED_FOR=ip.other), 401)
     assert_scim_error(
-        _get(directory, _wrong(), proxy, HTTP_X_FORWARDED_FOR=f"{OTHER}, {ATTACKER}"), 429
+        _get(directory, _wrong(), proxy, HTTP_X_FORWARDED_FOR=f"{ip.other}, {ip.attacker}"), 429
     )
     # The token's last use records the client, not the proxy.
-    assert _get(directory, token, proxy, HTTP_X_FORWARDED_FOR=IDP).status_code == 200
-    assert ScimToken.objects.get(directory=directory).last_used_ip == IDP
+    assert _get(directory, token, proxy, HTTP_X_FORWARDED_FOR=ip.idp).status_code == 200
+    assert ScimToken.objects.get(directory=directory).last_used_ip == ip.idp
 
 
 def test_without_trusted_proxies_the_header_is_ignored(
-    directory: ScimDirectory, token: str
+    ip: Addresses, directory: ScimDirectory, token: str
 ) -> None:
-    assert _get(directory, token, ATTACKER, HTTP_X_FORWARDED_FOR=IDP).status_code == 200
-    assert ScimToken.objects.get(directory=directory).last_used_ip == ATTACKER
-    _flood(directory, ATTACKER, HTTP_X_FORWARDED_FOR=OTHER)
-    assert_scim_error(_get(directory, _wrong(), ATTACKER, HTTP_X_FORWARDED_FOR=IDP), 429)
+    assert _get(directory, token, ip.attacker, HTTP_X_FORWARDED_FOR=ip.idp).status_code == 200
+    assert ScimToken.objects.get(directory=directory).last_used_ip == ip.attacker
+    _flood(directory, ip.attacker, HTTP_X_FORWARDED_FOR=ip.other)
+    assert_scim_error(_get(directory, _wrong(), ip.attacker, HTTP_X_FORWARDED_FOR=ip.idp), 429)
