@@ -15,37 +15,10 @@ from django_scim.adapters import SCIMGroup, SCIMUser
 from directory.models import EndUser, Group
 from directory.services import UserFields
 from scim.errors import ScimError, bad_request
+from scim.schema import USER_STRINGS, Place, strings_in
 from scim.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from scim.values import parse_bool
 
-# Longest value each string attribute may hold (the model's column sizes): longer
-# values are refused rather than silently cut, since IdPs expect values kept as sent.
-_STRING_ATTRIBUTES: dict[str, tuple[str, int]] = {
-    "externalid": ("external_id", 255),
-    "displayname": ("display_name", 255),
-    "nickname": ("nick_name", 255),
-    "title": ("title", 255),
-    "usertype": ("user_type", 64),
-    "preferredlanguage": ("preferred_language", 64),
-    "locale": ("locale", 64),
-    "timezone": ("timezone", 64),
-    "profileurl": ("profile_url", 512),
-}
-_NAME_ATTRIBUTES: dict[str, tuple[str, int]] = {
-    "formatted": ("name_formatted", 512),
-    "familyname": ("family_name", 255),
-    "givenname": ("given_name", 255),
-    "middlename": ("middle_name", 255),
-    "honorificprefix": ("honorific_prefix", 64),
-    "honorificsuffix": ("honorific_suffix", 64),
-}
-_ENTERPRISE_ATTRIBUTES: dict[str, tuple[str, int]] = {
-    "employeenumber": ("employee_number", 64),
-    "costcenter": ("cost_center", 255),
-    "organization": ("organization", 255),
-    "division": ("division", 255),
-    "department": ("department", 255),
-}
 _MULTI_VALUED = {"emails": "emails", "phonenumbers": "phone_numbers", "addresses": "addresses"}
 _MULTI_VALUED_KEYS = {
     "emails": ("value", "type", "primary", "display"),
@@ -151,20 +124,22 @@ def user_fields_from_dict(d: Any) -> UserFields:
     values: dict[str, Any] = {"user_name": _string(user_name.strip(), "userName", 254)}
     if "active" in given and given["active"] is not None:
         values["active"] = parse_bool(given["active"], "active")
-    for key, (model_field, max_length) in _STRING_ATTRIBUTES.items():
-        values[model_field] = _string(given.get(key), key, max_length)
     name = given.get("name")
     if name is not None and not isinstance(name, dict):
         raise bad_request("name must be an object")
-    name = _lower_keys(name or {})
-    for key, (model_field, max_length) in _NAME_ATTRIBUTES.items():
-        values[model_field] = _string(name.get(key), f"name.{key}", max_length)
+    places = {"": given, "name": _lower_keys(name or {}), "enterprise": enterprise}
+    for a in USER_STRINGS:
+        raw = places[a.place].get(a.name.lower())
+        values[a.column] = _string(raw, a.path, a.max_length)
     for key, model_field in _MULTI_VALUED.items():
         values[model_field] = _multi_valued(given.get(key), key, model_field)
-    for key, (model_field, max_length) in _ENTERPRISE_ATTRIBUTES.items():
-        values[model_field] = _string(enterprise.get(key), key, max_length)
     values["manager_id"] = _manager_id(enterprise.get("manager"))
     return UserFields(**values)
+
+
+def _strings_of(user: EndUser, place: Place) -> dict[str, str]:
+    """A user's string attributes at one place of its SCIM resource (scim.schema)."""
+    return {a.name: getattr(user, a.column) for a in strings_in(place)}
 
 
 def _compact(d: dict[str, Any]) -> dict[str, Any]:
@@ -208,11 +183,7 @@ class ScimUser(SCIMUser):
         u = self.obj
         enterprise = _compact(
             {
-                "employeeNumber": u.employee_number,
-                "costCenter": u.cost_center,
-                "organization": u.organization,
-                "division": u.division,
-                "department": u.department,
+                **_strings_of(u, "enterprise"),
                 "manager": (
                     {"value": str(u.manager_id), "$ref": f"{self.base_url}/Users/{u.manager_id}"}
                     if u.manager_id
@@ -227,26 +198,9 @@ class ScimUser(SCIMUser):
         d.update(
             _compact(
                 {
-                    "externalId": u.external_id,
                     "userName": u.user_name,
-                    "name": _compact(
-                        {
-                            "formatted": u.name_formatted,
-                            "familyName": u.family_name,
-                            "givenName": u.given_name,
-                            "middleName": u.middle_name,
-                            "honorificPrefix": u.honorific_prefix,
-                            "honorificSuffix": u.honorific_suffix,
-                        }
-                    ),
-                    "displayName": u.display_name,
-                    "nickName": u.nick_name,
-                    "profileUrl": u.profile_url,
-                    "title": u.title,
-                    "userType": u.user_type,
-                    "preferredLanguage": u.preferred_language,
-                    "locale": u.locale,
-                    "timezone": u.timezone,
+                    "name": _compact(_strings_of(u, "name")),
+                    **_strings_of(u, ""),
                     "emails": u.emails,
                     "phoneNumbers": u.phone_numbers,
                     "addresses": u.addresses,

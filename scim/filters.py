@@ -57,6 +57,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from directory.models import EndUser, Group, Membership, UserEmail
 from directory.names import user_name_key
+from scim.schema import USER_STRINGS, strings_in
 from scim.values import unstorable
 
 MAX_FILTER_LENGTH = 4096
@@ -430,32 +431,21 @@ def _enterprise(attributes: dict[str, Column]) -> dict[str, Column]:
 
 USER_ATTRIBUTES: Mapping[str, Column | Related] = {
     "id": Column("id", "uuid", case_exact=True),
-    "externalid": Column("external_id", case_exact=True),
     "username": Column("user_name", key="user_name_key"),
-    "displayname": Column("display_name"),
-    "nickname": Column("nick_name"),
-    "title": Column("title"),
-    "usertype": Column("user_type"),
-    "preferredlanguage": Column("preferred_language"),
-    "locale": Column("locale"),
-    "timezone": Column("timezone"),
-    "profileurl": Column("profile_url"),
+    **{
+        a.path.lower(): Column(a.column, case_exact=a.case_exact)
+        for a in USER_STRINGS
+        if a.place != "enterprise"
+    },
     "active": Column("active", "bool"),
-    "name.formatted": Column("name_formatted"),
-    "name.familyname": Column("family_name"),
-    "name.givenname": Column("given_name"),
-    "name.middlename": Column("middle_name"),
-    "name.honorificprefix": Column("honorific_prefix"),
-    "name.honorificsuffix": Column("honorific_suffix"),
     "meta.created": Column("created_at", "datetime"),
     "meta.lastmodified": Column("updated_at", "datetime"),
     **_enterprise(
         {
-            "employeenumber": Column("employee_number"),
-            "costcenter": Column("cost_center"),
-            "organization": Column("organization"),
-            "division": Column("division"),
-            "department": Column("department"),
+            **{
+                a.name.lower(): Column(a.column, case_exact=a.case_exact)
+                for a in strings_in("enterprise")
+            },
             "manager": Column("manager_id", "uuid", case_exact=True, nullable=True),
             "manager.value": Column("manager_id", "uuid", case_exact=True, nullable=True),
         }

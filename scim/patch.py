@@ -59,6 +59,7 @@ from typing import Any
 
 from scim.errors import ScimError
 from scim.filters import And, Compare, FilterError, Node, Or, matches, parse_filter
+from scim.schema import strings_in
 from scim.values import parse_bool
 
 PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -163,18 +164,7 @@ def _canon(*names: str) -> dict[str, str]:
     return {n.lower(): n for n in names}
 
 
-_STRINGS = _canon(
-    "userName",
-    "displayName",
-    "nickName",
-    "profileUrl",
-    "title",
-    "userType",
-    "preferredLanguage",
-    "locale",
-    "timezone",
-    "externalId",
-)
+_STRINGS = _canon("userName", *(a.name for a in strings_in("")))
 _MULTI_VALUED = _canon("emails", "phoneNumbers", "addresses")
 # Known attributes that are accepted and dropped: never stored (password) or not kept by
 # this server. Okta sends a random password on every create; Entra sends `roles: []`.
@@ -182,14 +172,10 @@ _DROPPED = _canon("password", "ims", "photos", "entitlements", "roles", "x509Cer
 # Read-only: the server sets them. In a path-less value they are echoes and ignored.
 _READ_ONLY = _canon("id", "meta", "groups", "schemas")
 _CORE = {**_STRINGS, **_MULTI_VALUED, **_canon("name", "active")}
-_ENTERPRISE_STRINGS = _canon(
-    "employeeNumber", "costCenter", "organization", "division", "department"
-)
+_ENTERPRISE_STRINGS = _canon(*(a.name for a in strings_in("enterprise")))
 _ENTERPRISE = {**_ENTERPRISE_STRINGS, **_canon("manager")}
 
-_NAME_SUBS = _canon(
-    "formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"
-)
+_NAME_SUBS = _canon(*(a.name for a in strings_in("name")))
 _MANAGER_SUBS = _canon("value", "$ref", "displayName")
 _MULTI_SUBS: dict[str, dict[str, str]] = {
     "emails": _canon("value", "type", "primary", "display"),
