@@ -64,16 +64,23 @@ class AdminApiKey(models.Model):
 
 class TokenIssueReplay(models.Model):
     """An Idempotency-Key already used to issue a SCIM token: a retry gets the same
-    token back (without its plaintext, which is never stored) instead of a new one."""
+    token back (without its plaintext, which is never stored) instead of a new one.
+
+    A key is the admin's, for one org and one operation: the same key sent to another
+    org (an admin of two) or for another operation is a new request."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    org = models.ForeignKey("directory.Org", models.CASCADE, related_name="+")
+    operation = models.CharField(max_length=40, default="scim_token_issue")
     key = models.CharField(max_length=100)
     token = models.ForeignKey(ScimToken, models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name="tokenissuereplay_unique")
+            models.UniqueConstraint(
+                fields=["user", "org", "operation", "key"], name="tokenissuereplay_unique"
+            )
         ]
 
     def __str__(self) -> str:

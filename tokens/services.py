@@ -175,6 +175,10 @@ def api_key_revoke(*, user: User, key_id: str) -> AdminApiKey:
     return key
 
 
+# The operation an Idempotency-Key of token_issue_once is scoped to.
+_ISSUE = "scim_token_issue"
+
+
 def token_issue_once(
     *,
     directory: ScimDirectory,
@@ -185,25 +189,23 @@ def token_issue_once(
 ) -> tuple[ScimToken, str | None]:
     """token_issue honouring an Idempotency-Key: the first call issues (and returns the
     plaintext); a retry with the same key returns the same token, without plaintext."""
-    replay = (
-        TokenIssueReplay.objects.filter(user=created_by, key=idempotency_key)
-        .select_related("token")
-        .first()
-    )
+    scope = {
+        "user": created_by,
+        "org_id": directory.org_id,
+        "operation": _ISSUE,
+        "key": idempotency_key,
+    }
+    replay = TokenIssueReplay.objects.filter(**scope).select_related("token").first()
     if replay is not None:
         return replay.token, None
     issued = token_issue(directory=directory, name=name, created_by=created_by, actor=actor)
     try:
         with transaction.atomic():
-            TokenIssueReplay.objects.create(
-                user=created_by, key=idempotency_key, token=issued.token
-            )
+            TokenIssueReplay.objects.create(**scope, token=issued.token)
     except IntegrityError:
         # A concurrent retry won: keep its token, withdraw ours.
         issued.token.revoked_at = timezone.now()
         issued.token.save(update_fields=["revoked_at"])
-        replay = TokenIssueReplay.objects.select_related("token").get(
-            user=created_by, key=idempotency_key
-        )
+        replay = TokenIssueReplay.objects.select_related("token").get(**scope)
         return replay.token, None
     return issued.token, issued.plaintext

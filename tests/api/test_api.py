@@ -12,6 +12,7 @@ from directory.services import (
     event_record,
     group_create,
     idp_configure,
+    org_admin_add,
     scim_enable,
     user_create,
 )
@@ -74,6 +75,31 @@ def test_scim_setup_over_the_api_mirrors_the_console(api: APIClient, org: Org) -
     r = api.patch("/api/v1/orgs/acme/scim/", {"deprovision": "delete"}, format="json")
     assert r.json()["deprovision"] == "delete"
     assert api.post("/api/v1/orgs/acme/scim/disable/").json()["enabled"] is False
+
+
+def test_an_idempotency_key_is_the_admins_for_one_org_only(
+    api: APIClient, ready: ScimDirectory, admin: User, other_org: Org
+) -> None:
+    # Alice administers both orgs and retries with the same key, as a script would.
+    org_admin_add(org=other_org, email=admin.email)
+    idp_configure(org=other_org, provider="entra", protocol="oidc")
+    other = scim_enable(org=other_org)
+
+    def issue(slug: str) -> Any:
+        url = f"/api/v1/orgs/{slug}/scim/tokens/"
+        return api.post(url, {"name": "ci"}, format="json", HTTP_IDEMPOTENCY_KEY="retry-1")
+
+    first = issue("acme")
+    second = issue("globex")
+    assert second.status_code == 201, second.content
+    assert second.json()["token"].startswith("ccscim_")
+    assert second.json()["id"] != first.json()["id"]
+    assert second.json()["base_url"] == other.base_url
+    assert ScimToken.objects.filter(directory=other).count() == 1
+    # A retry on each org replays that org's own token.
+    assert issue("globex").json()["id"] == second.json()["id"]
+    assert issue("acme").json()["id"] == first.json()["id"]
+    assert ScimToken.objects.count() == 2
 
 
 def test_token_issue_shows_the_plaintext_once_and_honours_idempotency(
