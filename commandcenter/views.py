@@ -504,8 +504,14 @@ def settings_access(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "Choose groups from the list.")
         return redirect("settings", slug=org.slug)
     try:
-        groups = services.scim_access_groups_set(org=org, names=form.cleaned_data["access_groups"])
-        services.scim_name_rule_set(org=org, enabled=form.cleaned_data["reject_special_characters"])
+        groups = services.scim_access_groups_set(
+            org=org, names=form.cleaned_data["access_groups"], actor=_actor(request)
+        )
+        services.scim_name_rule_set(
+            org=org,
+            enabled=form.cleaned_data["reject_special_characters"],
+            actor=_actor(request),
+        )
     except DirectoryError as e:
         messages.error(request, e.message)
         return redirect("settings", slug=org.slug)

@@ -8,7 +8,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from directory.models import AuditEvent, Org
-from directory.services import idp_configure
+from directory.services import group_create, idp_configure, scim_enable
 from tokens.services import api_key_issue
 
 
@@ -49,3 +49,29 @@ def test_admin_actions_are_audited_with_who_when_where_and_how(
     intruder = Client()
     intruder.force_login(other_admin)
     assert intruder.get("/o/acme/settings/audit/").status_code == 404
+
+
+def test_access_group_and_name_rule_changes_in_the_console_are_audited(
+    org: Org, admin: User
+) -> None:
+    idp_configure(org=org, provider="okta", protocol="saml")
+    scim_enable(org=org)
+    group_create(org=org, display_name="Engineering")
+    console = Client(REMOTE_ADDR="10.1.2.3")
+    console.force_login(admin)
+    console.post(
+        "/o/acme/settings/access/",
+        {"access_groups": ["Engineering"], "reject_special_characters": "on"},
+    )
+    console.post("/o/acme/settings/access/", {})
+    trail = list(
+        AuditEvent.objects.filter(org=org, action__in=["scim.access_groups", "scim.name_rule"])
+        .order_by("id")
+        .values_list("action", "target", "via", "actor")
+    )
+    assert trail == [
+        ("scim.access_groups", "Engineering", "console", "alice@acme.example"),
+        ("scim.name_rule", "true", "console", "alice@acme.example"),
+        ("scim.access_groups", "(none)", "console", "alice@acme.example"),
+        ("scim.name_rule", "false", "console", "alice@acme.example"),
+    ]
