@@ -27,6 +27,8 @@ class OrgModelAdmin(admin.ModelAdmin[Org]):
     list_display = ["slug", "name", "seats", "created_at"]
     search_fields = ["slug", "name"]
     inlines = [OrgAdminInline]
+    # A counter the seat services keep equal to the users holding a seat.
+    readonly_fields = ["seats_used"]
 
 
 @admin.register(OrgAdmin)
@@ -70,7 +72,9 @@ class EndUserModelAdmin(admin.ModelAdmin[EndUser]):
     raw_id_fields = ["org", "directory", "manager"]
     # Names are unique per org by their case key; renames go through the services (SCIM,
     # the console, the API), which check that and record the change.
-    readonly_fields = ["id", "user_name", "created_at", "updated_at", "version"]
+    # has_seat moves with the org's seat counter: seats are given and freed by the
+    # services (console, API, CLI), never by editing the row.
+    readonly_fields = ["id", "user_name", "has_seat", "created_at", "updated_at", "version"]
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -115,9 +119,19 @@ class ProvisioningEventModelAdmin(admin.ModelAdmin[ProvisioningEvent]):
     date_hierarchy = "created_at"
     show_full_result_count = False
 
+    # A record of what happened: shown, never written here.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(SummaryLog)
 class SummaryLogModelAdmin(admin.ModelAdmin[SummaryLog]):
     list_display = ["org", "hour", "claimed_at", "sent_at", "attempts", "recipients"]
     list_select_related = ["org"]
     raw_id_fields = ["org"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the summary sender when it claims an hour

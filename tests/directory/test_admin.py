@@ -1,5 +1,5 @@
 """The Django admin for operators: it shows the directory but does not rename or add
-users and groups behind the services' back (uniqueness by case key, seats, events)."""
+users and groups, move seat counters or write events behind the services' back."""
 
 from __future__ import annotations
 
@@ -50,3 +50,17 @@ def test_an_operator_cannot_add_users_or_groups_in_the_admin(operator: Client, o
     assert operator.get("/admin/directory/group/add/").status_code == 403
     listing = operator.get("/admin/directory/group/").content.decode()
     assert "Engineering" in listing and "/admin/directory/group/add/" not in listing
+
+
+def test_seat_counters_and_records_are_not_edited_in_the_admin(operator: Client, org: Org) -> None:
+    user = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
+    org_page = operator.get(f"/admin/directory/org/{org.pk}/change/").content.decode()
+    assert 'name="seats"' in org_page and 'name="seats_used"' not in org_page
+    user_page = operator.get(f"/admin/directory/enduser/{user.pk}/change/").content.decode()
+    assert 'name="has_seat"' not in user_page
+    event = org.events.first()
+    assert event is not None  # the create's event
+    assert operator.get("/admin/directory/provisioningevent/add/").status_code == 403
+    shown = operator.get(f"/admin/directory/provisioningevent/{event.pk}/change/")
+    assert shown.status_code == 200 and 'name="message"' not in shown.content.decode()
+    assert operator.get("/admin/directory/summarylog/add/").status_code == 403
