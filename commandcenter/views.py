@@ -5,7 +5,6 @@ get_org_for_admin, which answers 404 to anyone who does not administer the org."
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -14,8 +13,6 @@ from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.dateparse import parse_datetime
-from django.utils.timezone import is_naive, make_aware
 from django.views import defaults
 from django.views.decorators.http import require_POST
 
@@ -30,6 +27,7 @@ from commandcenter.forms import (
     SummaryForm,
     TokenForm,
 )
+from commandcenter.params import parse_when
 from directory import selectors, services
 from directory.audit import Actor
 from directory.errors import DirectoryError
@@ -244,18 +242,6 @@ def group_detail(request: HttpRequest, slug: str, group_id: str) -> HttpResponse
 # Events ------------------------------------------------------------------------------
 
 
-def _when(value: str) -> datetime | None:
-    if not value:
-        return None
-    when = parse_datetime(value.replace(" ", "+")) if "T" in value else None
-    if when is None:
-        try:
-            when = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return make_aware(when) if is_naive(when) else when
-
-
 @login_required
 def events(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
@@ -264,8 +250,8 @@ def events(request: HttpRequest, slug: str) -> HttpResponse:
         org=org,
         outcome=f["outcome"],
         action=f["action"],
-        since=_when(f["from"]),
-        until=_when(f["to"]),
+        since=parse_when(f["from"]),
+        until=parse_when(f["to"]),
     )
     return render(
         request,

@@ -136,13 +136,6 @@ def token_revoke(
     return token
 
 
-def token_revoke_all(*, directory: ScimDirectory) -> int:
-    """Revoke every active token of the directory; returns how many were revoked."""
-    active = directory.tokens.filter(revoked_at__isnull=True)
-    token_cache_forget(list(active.values_list("digest", flat=True)))
-    return active.update(revoked_at=timezone.now())
-
-
 # Admin API keys ------------------------------------------------------------------
 
 API_KEY_PREFIX = "ccapi_"

@@ -16,7 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commandcenter.views import _when, get_org_for_admin
+from commandcenter.params import parse_when
+from commandcenter.views import get_org_for_admin
 from directory import selectors, services
 from directory.audit import Actor
 from directory.models import (
@@ -491,8 +492,8 @@ class EventList(OrgScoped, generics.ListAPIView[ProvisioningEvent]):
             org=self.org,
             outcome=q.get("outcome", ""),
             action=q.get("action", ""),
-            since=_when(q.get("from", "")),
-            until=_when(q.get("to", "")),
+            since=parse_when(q.get("from", "")),
+            until=parse_when(q.get("to", "")),
         )
 
 
