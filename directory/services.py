@@ -333,7 +333,7 @@ class UserChange:
     deleted: bool = False
 
 
-def _user_check(*, org: Org, fields: UserFields, directory: ScimDirectory | None) -> None:
+def _user_check(*, fields: UserFields, directory: ScimDirectory | None) -> None:
     user_name = fields.user_name.strip()
     if not user_name:
         raise InvalidValue("userName is required", field="userName")
@@ -474,7 +474,7 @@ def user_create(
     new row, so re-assigning someone in the IdP never hits a 409 loop. Active
     users get a seat while seats remain.
     """
-    _user_check(org=org, fields=fields, directory=directory)
+    _user_check(fields=fields, directory=directory)
     try:
         with transaction.atomic():
             # At most one: the key is unique per org.
@@ -566,7 +566,7 @@ def user_update(
     directory's deprovisioning policy: disable (keep, free the seat) or delete.
     """
     org = user.org
-    _user_check(org=org, fields=fields, directory=directory)
+    _user_check(fields=fields, directory=directory)
     try:
         with transaction.atomic():
             locked = EndUser.objects.select_for_update().get(pk=user.pk)

@@ -252,7 +252,7 @@ class ScimViewMixin:
         org = self.caller.org
         if request.method not in WRITE_METHODS and error.status != 400:
             return
-        action = _failure_action(self.resource_type, request.method or "", self.kwargs)
+        action = _failure_action(self.resource_type, request.method or "")
         try:
             name = "" if error.status == 413 else _resource_name(request)
             services.event_record(
@@ -310,5 +310,5 @@ _FAILURE_ACTIONS = {
 }
 
 
-def _failure_action(resource_type: str, method: str, kwargs: dict[str, Any]) -> str:
+def _failure_action(resource_type: str, method: str) -> str:
     return _FAILURE_ACTIONS.get((resource_type, method), ProvisioningEvent.Action.REQUEST)

@@ -35,8 +35,9 @@ Public API (the SCIM views depend on exactly this):
         Never materialises a group's members (a group may have 50,000): ops become
         set-based member changes.
 
-Lenient where the IdPs need it (idp-wire-behaviour.md): string booleans ("False"), a
-path-less value with dotted and URN-qualified keys, a value filter that matches nothing
+Lenient where the IdPs need it (tests/scim/test_okta_flows.py and test_entra_flows.py
+replay their requests): string booleans ("False"), a path-less value with dotted and
+URN-qualified keys, a value filter that matches nothing
 creates the element (Entra replaces `emails[type eq "work"].value` on users without one),
 removing something that is not there is a no-op (IdPs retry), `"value": null` in add or
 replace removes, unknown keys and read-only extras (meta, schemas, groups, an `id` equal

@@ -64,7 +64,7 @@ def other_scim(other_directory: ScimDirectory, other_token: str) -> ScimClient:
 def okta_user(
     user_name: str, given: str = "Ada", family: str = "Lovelace", **extra: Any
 ) -> dict[str, Any]:
-    """A POST /Users body as Okta sends it (idp-wire-behaviour.md, OKTA-REF)."""
+    """A POST /Users body as Okta sends it (Okta's SCIM 2.0 reference request)."""
     body = {
         "schemas": [USER_SCHEMA],
         "userName": user_name,

@@ -1,4 +1,4 @@
-"""Microsoft Entra ID's requests, as idp-wire-behaviour.md records them."""
+"""Microsoft Entra ID's requests, as Entra's provisioning service sends them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Okta's requests, step by step, as idp-wire-behaviour.md records them; each write is
+"""Okta's requests, step by step, as Okta's SCIM client sends them; each write is
 checked with a GET, as Okta itself would see it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The PATCH engine on plain dicts: every shape in docs/idp-wire-behaviour.md, RFC 7644
+"""The PATCH engine on plain dicts: every shape Okta and Entra send, RFC 7644
 §3.5.2 semantics, and the errors an IdP gets instead of a half-applied change."""
 
 from __future__ import annotations
