@@ -15,22 +15,8 @@ class IdentityProviderForm(forms.Form):
     issuer = forms.URLField(label="Issuer (OIDC)", required=False, assume_scheme="https")
     client_id = forms.CharField(label="Client ID (OIDC)", required=False, max_length=200)
 
-    SAML_FIELDS = ("sso_url", "entity_id")
-    OIDC_FIELDS = ("issuer", "client_id")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        saml = data.get("protocol") == IdentityProvider.Protocol.SAML
-        if saml and not data.get("sso_url"):
-            self.add_error("sso_url", "A SAML connection needs the IdP's SSO URL.")
-        if not saml and not data.get("issuer"):
-            self.add_error("issuer", "An OIDC connection needs the issuer URL.")
-        if not saml and not data.get("client_id"):
-            self.add_error("client_id", "An OIDC connection needs the client ID.")
-        # Keep only the other protocol's settings out: switching protocol starts clean.
-        for name in self.OIDC_FIELDS if saml else self.SAML_FIELDS:
-            data[name] = ""
-        return data
+    # Which settings go with which protocol, and that a provider and a protocol alone are
+    # a saved IdP (as the CLI and the API save it), is directory.services.idp_configure's.
 
 
 class TokenForm(forms.Form):

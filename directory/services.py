@@ -109,11 +109,18 @@ def idp_configure(
     client_id: str = "",
     actor: Actor | None = None,
 ) -> IdentityProvider:
-    """Save the org's end-user IdP settings. Saving is what SCIM's prerequisite checks."""
+    """Save the org's end-user IdP settings. Saving is what SCIM's prerequisite checks.
+
+    A provider and a protocol alone are a saved IdP, whichever interface saves it; only
+    the chosen protocol's settings are kept, so switching protocol starts clean."""
     if provider not in IdentityProvider.Provider.values:
         raise InvalidValue(f"Unknown provider {provider!r}", field="provider")
     if protocol not in IdentityProvider.Protocol.values:
         raise InvalidValue(f"Unknown protocol {protocol!r}", field="protocol")
+    if protocol == IdentityProvider.Protocol.SAML:
+        issuer = client_id = ""
+    else:
+        sso_url = entity_id = ""
     idp, _ = IdentityProvider.objects.update_or_create(
         org=org,
         defaults={

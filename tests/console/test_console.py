@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import re
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 
 from directory.models import Org, ScimDirectory
@@ -182,15 +184,15 @@ def test_okta_over_oidc_must_be_converted_to_saml(console: Client, org: Org) -> 
     assert b'role="switch" aria-checked="true"' in r.content
 
 
-def test_the_idp_form_asks_for_the_fields_of_its_protocol(console: Client, org: Org) -> None:
-    r = console.post("/o/acme/settings/idp/", {"provider": "entra", "protocol": "oidc"})
-    page = r.content.decode()
-    assert "An OIDC connection needs the issuer URL." in page
-    assert "An OIDC connection needs the client ID." in page
-    assert "was not saved" in page
-    r = console.post("/o/acme/settings/idp/", {"provider": "okta", "protocol": "saml"})
-    assert b"A SAML connection needs the IdP&#x27;s SSO URL." in r.content
-    assert not hasattr(Org.objects.get(pk=org.pk), "idp")
+def test_the_console_saves_an_idp_as_the_cli_does(console: Client, org: Org) -> None:
+    # A provider and a protocol alone are a saved IdP (the CLI, the API and `demo` save
+    # them so): the console saves them too, and saves again what they saved.
+    call_command("idp", "configure", "acme", "--provider", "okta", "--protocol", "saml",
+                 stdout=StringIO())  # fmt: skip
+    r = console.post("/o/acme/settings/idp/", {"provider": "okta", "protocol": "saml"}, follow=True)
+    assert b"was not saved" not in r.content
+    org.refresh_from_db()
+    assert (org.idp.provider, org.idp.protocol) == ("okta", "saml")
     console.post(
         "/o/acme/settings/idp/",
         {"provider": "entra", "protocol": "oidc", "issuer": "https://login.example/t/v2.0",
@@ -205,6 +207,16 @@ def test_the_idp_form_asks_for_the_fields_of_its_protocol(console: Client, org: 
         {"provider": "nope", "protocol": "saml", "sso_url": "https://x.example"},
     )
     assert b"Select a valid choice" in r.content
+
+
+def test_switching_protocol_drops_the_other_protocols_settings_everywhere(org: Org) -> None:
+    idp_configure(org=org, provider="entra", protocol="oidc", issuer="https://i.example",
+                  client_id="abc", sso_url="https://stale.example/sso")  # fmt: skip
+    org.refresh_from_db()
+    assert (org.idp.issuer, org.idp.sso_url) == ("https://i.example", "")
+    idp_configure(org=org, provider="okta", protocol="saml", sso_url="https://s.example")
+    org.refresh_from_db()
+    assert (org.idp.sso_url, org.idp.issuer, org.idp.client_id) == ("https://s.example", "", "")
 
 
 def test_scim_can_be_switched_off_and_on_again(console: Client, org: Org) -> None:
