@@ -15,8 +15,10 @@ class IdentityProviderForm(forms.Form):
     issuer = forms.URLField(label="Issuer (OIDC)", required=False, assume_scheme="https")
     client_id = forms.CharField(label="Client ID (OIDC)", required=False, max_length=200)
 
-    # Which settings go with which protocol, and that a provider and a protocol alone are
-    # a saved IdP (as the CLI and the API save it), is directory.services.idp_configure's.
+    # Shown with their protocol only. That a provider and a protocol alone are a saved IdP
+    # (as the CLI and the API save it) is directory.services.idp_configure's rule.
+    SAML_FIELDS = IdentityProvider.SAML_SETTINGS
+    OIDC_FIELDS = IdentityProvider.OIDC_SETTINGS
 
 
 class TokenForm(forms.Form):

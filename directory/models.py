@@ -89,6 +89,10 @@ class IdentityProvider(models.Model):
         SAML = "saml", "SAML 2.0"
         OIDC = "oidc", "OpenID Connect"
 
+    # The settings each protocol uses; saving one protocol clears the other's.
+    SAML_SETTINGS = ("sso_url", "entity_id")
+    OIDC_SETTINGS = ("issuer", "client_id")
+
     org = models.OneToOneField(Org, models.CASCADE, related_name="idp")
     provider = models.CharField(max_length=10, choices=Provider.choices)
     protocol = models.CharField(max_length=10, choices=Protocol.choices)

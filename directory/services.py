@@ -117,19 +117,23 @@ def idp_configure(
         raise InvalidValue(f"Unknown provider {provider!r}", field="provider")
     if protocol not in IdentityProvider.Protocol.values:
         raise InvalidValue(f"Unknown protocol {protocol!r}", field="protocol")
-    if protocol == IdentityProvider.Protocol.SAML:
-        issuer = client_id = ""
-    else:
-        sso_url = entity_id = ""
+    given = {
+        "sso_url": sso_url,
+        "entity_id": entity_id,
+        "issuer": issuer,
+        "client_id": client_id,
+    }
+    unused = (
+        IdentityProvider.OIDC_SETTINGS
+        if protocol == IdentityProvider.Protocol.SAML
+        else IdentityProvider.SAML_SETTINGS
+    )
     idp, _ = IdentityProvider.objects.update_or_create(
         org=org,
         defaults={
             "provider": provider,
             "protocol": protocol,
-            "sso_url": sso_url,
-            "entity_id": entity_id,
-            "issuer": issuer,
-            "client_id": client_id,
+            **{name: "" if name in unused else value for name, value in given.items()},
             "saved_at": timezone.now(),
         },
     )
