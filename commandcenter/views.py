@@ -291,6 +291,7 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
     directory = selectors.scim_directory_get(org=org)
     tokens = list(directory.tokens.select_related("created_by")) if directory else []
     active = [t for t in tokens if t.revoked_at is None]
+    access_groups = [g.display_name for g in directory.access_groups.all()] if directory else []
     membership = org.admins.get(user=_user(request))
     try:
         services.scim_check_prerequisites(org=org)
@@ -326,13 +327,14 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
         "access_form": AccessPolicyForm(
             group_names=[g.display_name for g in selectors.group_choices(org=org)],
             initial={
-                "access_groups": [g.display_name for g in directory.access_groups.all()],
+                "access_groups": access_groups,
                 "reject_special_characters": directory.reject_special_characters,
             }
             if directory
             else None,
         ),
         "delete_form": ConfirmSlugForm(slug=org.slug),
+        "access_groups": access_groups,
         "section": "settings",
     }
     context.update(extra)

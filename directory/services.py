@@ -272,7 +272,8 @@ def scim_policy_set(*, org: Org, deprovision: str, actor: Actor | None = None) -
 @transaction.atomic
 def scim_directory_delete(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
     """Delete the org's SCIM directory: syncing stops (its tokens are revoked, its Base
-    URL answers 401), its users and groups stay, as manual entries of no directory."""
+    URL answers 401), its users and groups stay, as manual entries of no directory. Its
+    deprovisioning policy and access groups go with it, so access is no longer limited."""
     directory = _live_directory_lock(org=org)
     now = timezone.now()
     _forget_cached_tokens(directory)
@@ -282,6 +283,8 @@ def scim_directory_delete(*, org: Org, actor: Actor | None = None) -> ScimDirect
     directory.enabled = False
     directory.deleted_at = now
     directory.save(update_fields=["enabled", "deleted_at"])
+    # Its access groups went with it: nobody is restricted any more, so no mark stays.
+    _access_refresh(org=org, directory=None, user_ids=None)
     audit_record(org=org, actor=actor, action="scim.delete", target=str(directory.id))
     return directory
 

@@ -17,6 +17,7 @@ from directory.services import (
     group_create,
     idp_configure,
     org_admin_add,
+    scim_access_groups_set,
     scim_enable,
     user_create,
     user_deprovision,
@@ -524,3 +525,22 @@ def test_repeated_wrong_passwords_lock_the_account_for_a_while(org: Org, admin: 
         "/accounts/login/", {"username": other.username, "password": "carols password 1"}
     )
     assert r.status_code == 302
+
+
+def test_deleting_the_directory_lifts_its_access_restriction_from_every_user(
+    console: Client, org: Org
+) -> None:
+    idp_configure(org=org, provider="okta", protocol="saml")
+    scim_enable(org=org)
+    group_create(org=org, display_name="Engineering")
+    scim_access_groups_set(org=org, names=["Engineering"])
+    outside = [
+        user_create(org=org, fields=UserFields(user_name=f"u{i}@acme.example")) for i in range(3)
+    ]
+    assert all(org.users.get(pk=u.pk).access == "NOT_IN_ACCESS_GROUPS" for u in outside)
+    page = console.get("/o/acme/settings/").content.decode()
+    assert "access is no longer limited to groups (today: Engineering)" in page
+    console.post("/o/acme/settings/scim/delete/", {"confirm": "acme"})
+    assert not org.users.exclude(access="").exists()
+    scim_enable(org=org)  # a new directory: no access groups, and nobody marked
+    assert not org.users.exclude(access="").exists()
