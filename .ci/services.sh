@@ -4,8 +4,10 @@
 # services_stop stops whatever services_start got to, so set the trap first.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-PG_PORT=${PG_PORT:-55432}
-REDIS_PORT=${REDIS_PORT:-56379}
+# Below the kernel's ephemeral range (32768-60999 here), so no outgoing connection and no
+# server a test starts on a free port (tests/conftest.py free_port) can hold them.
+PG_PORT=${PG_PORT:-25432}
+REDIS_PORT=${REDIS_PORT:-26379}
 
 services_start() {
     SERVICES_DIR=$(mktemp -d /tmp/commandcenter-ci.XXXXXX)
@@ -25,10 +27,17 @@ services_start() {
 
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
         --daemonize yes --pidfile "$SERVICES_DIR/redis.pid" --logfile "$SERVICES_DIR/redis.log"
-    for _ in $(seq 50); do
-        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+    # Ready once this server wrote its pid file and answers (a ping alone could reach
+    # another Redis that already holds the port: this one would have exited).
+    for _ in $(seq 100); do
+        [ -s "$SERVICES_DIR/redis.pid" ] && redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
         sleep 0.1
     done
+    if [ ! -s "$SERVICES_DIR/redis.pid" ]; then
+        echo "services: redis-server did not start on 127.0.0.1:$REDIS_PORT; its log:" >&2
+        tail -5 "$SERVICES_DIR/redis.log" >&2 || true
+        return 1
+    fi
     REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
     export DATABASE_URL REDIS_URL SERVICES_DIR PG_PORT REDIS_PORT
     echo "services: Postgres on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT"

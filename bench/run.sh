@@ -12,7 +12,8 @@ PORT=${BENCH_PORT:-18765}
 WORKERS=${BENCH_WORKERS:-4}
 PY=.venv/bin/python
 
-export PG_PORT=${BENCH_PG_PORT:-55700} REDIS_PORT=${BENCH_REDIS_PORT:-56700}
+# Below the ephemeral range, as in .ci/services.sh.
+export PG_PORT=${BENCH_PG_PORT:-25700} REDIS_PORT=${BENCH_REDIS_PORT:-26700}
 # Sized as a production Postgres would be: the 1,000,000-user org's table and indexes
 # fit in its buffers (the default 128 MB does not hold them).
 export PG_EXTRA_OPTS="-c shared_buffers=1GB"
