@@ -16,6 +16,7 @@ and `manager` have rules of their own and stay with their code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from directory.models import EndUser
@@ -30,7 +31,7 @@ class StringAttribute:
     place: Place = ""  # "" top level, "name" inside name, "enterprise" the extension
     case_exact: bool = False
 
-    @property
+    @cached_property
     def max_length(self) -> int:
         length = getattr(EndUser._meta.get_field(self.column), "max_length", None)
         if not isinstance(length, int):

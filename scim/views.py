@@ -11,9 +11,10 @@ import logging
 import uuid
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django_scim import views as scim2_views
 
@@ -56,6 +57,30 @@ from scim.schemas import (
 )
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Model)
+
+
+def matching(
+    qs: QuerySet[M],
+    params: ListParams,
+    compile_filter: Callable[[QuerySet[M], str], QuerySet[M]],
+    sort_key: Callable[[str], Any] | None,
+) -> QuerySet[M]:
+    """`qs` narrowed by the filter and in the order asked for: sortBy through `sort_key`
+    (None: the default order), then creation. invalidFilter for either one unknown."""
+    try:
+        if params.filter:
+            qs = compile_filter(qs, params.filter)
+        order: list[Any] = ["created_at", "id"]
+        if params.sort_by and sort_key is not None:
+            order = [sort_key(params.sort_by), "created_at", "id"]
+    except FilterError as e:
+        raise ScimError(400, str(e), "invalidFilter") from None
+    if params.descending:
+        order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
+    return qs.order_by(*order)
+
 
 # Users ---------------------------------------------------------------------------
 
@@ -144,18 +169,8 @@ class _UserResource(ScimViewMixin):
         self, request: HttpRequest, params: ListParams, *, sort: bool = True
     ) -> QuerySet[EndUser]:
         """The org's users that the filter matches, in the order asked for."""
-        qs: QuerySet[EndUser] = scoped_queryset(self.scim.org, EndUser)
-        try:
-            if params.filter:
-                qs = filter_users(qs, params.filter)
-            order: list[Any] = ["created_at", "id"]
-            if params.sort_by and sort:
-                order = [user_sort_key(str(params.sort_by)), "created_at", "id"]
-        except FilterError as e:
-            raise ScimError(400, str(e), "invalidFilter") from None
-        if params.descending:
-            order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
-        return qs.order_by(*order)
+        users: QuerySet[EndUser] = scoped_queryset(self.scim.org, EndUser)
+        return matching(users, params, filter_users, user_sort_key if sort else None)
 
 
 class UsersView(_UserResource, scim2_views.UsersView):
@@ -166,10 +181,7 @@ class UsersView(_UserResource, scim2_views.UsersView):
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.get_many(request)
 
-    def post(
-        self,
-        request: HttpRequest,
-    ) -> HttpResponse:
+    def post(self, request: HttpRequest) -> HttpResponse:
         fields = user_fields_from_dict(self.json_body(request))
         user = services.user_create(
             org=self.scim.org,
@@ -296,18 +308,8 @@ class _GroupResource(ScimViewMixin):
         self, request: HttpRequest, params: ListParams, *, sort: bool = True
     ) -> QuerySet[Group]:
         """The org's groups that the filter matches, in the order asked for."""
-        qs: QuerySet[Group] = scoped_queryset(self.scim.org, Group)
-        try:
-            if params.filter:
-                qs = filter_groups(qs, params.filter)
-            order: list[Any] = ["created_at", "id"]
-            if params.sort_by and sort:
-                order = [group_sort_key(str(params.sort_by)), "created_at", "id"]
-        except FilterError as e:
-            raise ScimError(400, str(e), "invalidFilter") from None
-        if params.descending:
-            order = [o.desc() if hasattr(o, "desc") else f"-{o}" for o in order]
-        return qs.order_by(*order)
+        groups: QuerySet[Group] = scoped_queryset(self.scim.org, Group)
+        return matching(groups, params, filter_groups, group_sort_key if sort else None)
 
     def render_many(self, page: list[Group], params: ListParams) -> list[dict[str, Any]]:
         wants_members = attrs.wants("members", params.attributes, params.excluded)
@@ -334,10 +336,7 @@ class GroupsView(_GroupResource, scim2_views.GroupsView):
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.get_many(request)
 
-    def post(
-        self,
-        request: HttpRequest,
-    ) -> HttpResponse:
+    def post(self, request: HttpRequest) -> HttpResponse:
         name, external_id, member_ids = group_fields_from_dict(self.json_body(request))
         group = services.group_create(
             org=self.scim.org,
