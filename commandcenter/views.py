@@ -294,7 +294,7 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
     access_groups = [g.display_name for g in directory.access_groups.all()] if directory else []
     membership = org.admins.get(user=_user(request))
     try:
-        services.scim_check_prerequisites(org=org)
+        selectors.scim_check_prerequisites(org=org)
         blocked = ""
     except DirectoryError as e:
         blocked = e.message

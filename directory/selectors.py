@@ -13,7 +13,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 
-from directory.errors import NotFound
+from directory.errors import NotFound, PreconditionFailed
 from directory.models import (
     AuditEvent,
     EndUser,
@@ -242,6 +242,20 @@ def group_choices(*, org: Org) -> QuerySet[Group]:
 def idp_get(*, org: Org) -> IdentityProvider | None:
     """The org's end-user identity provider, if one was configured."""
     return IdentityProvider.objects.filter(org=org).first()
+
+
+def scim_check_prerequisites(*, org: Org) -> None:
+    """Raise PreconditionFailed with the reason SCIM cannot be enabled for this org
+    (nothing is written: the console asks before it offers the switch)."""
+    idp = idp_get(org=org)
+    if idp is None or not idp.is_saved:
+        raise PreconditionFailed(
+            "Configure and save the org's end-user identity provider before enabling SCIM"
+        )
+    if idp.provider == IdentityProvider.Provider.OKTA and idp.protocol != "saml":
+        raise PreconditionFailed(
+            "SCIM with Okta needs a SAML connection: convert the connection to SAML first"
+        )
 
 
 # The users an IdP sees of its org: not those it removed under the "disable" policy

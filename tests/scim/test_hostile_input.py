@@ -324,15 +324,15 @@ def test_a_member_deleted_while_a_patch_adds_it_is_a_clear_400_and_nothing_chang
     ada = scim.post("/Users", okta_user("ada@acme.example")).json()
     bob = scim.post("/Users", okta_user("bob@acme.example")).json()
     group = scim.post("/Groups", {"displayName": "Eng", "members": [{"value": ada["id"]}]}).json()
-    from directory import services
+    from directory.services import groups
 
-    check = services._member_ids_check
+    check = groups._member_ids_check
 
     def check_then_lose_bob(**kwargs: Any) -> None:
         check(**kwargs)
         EndUser.objects.filter(id=bob["id"]).delete()  # the concurrent DELETE commits now
 
-    monkeypatch.setattr(services, "_member_ids_check", check_then_lose_bob)
+    monkeypatch.setattr(groups, "_member_ids_check", check_then_lose_bob)
     r = scim.patch_ops(
         f"/Groups/{group['id']}", {"op": "add", "path": "members", "value": [{"value": bob["id"]}]}
     )
