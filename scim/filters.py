@@ -57,7 +57,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from directory.models import EndUser, Group, Membership, UserEmail
 from directory.names import user_name_key
-from scim.schema import USER_STRINGS, strings_in
+from scim.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, USER_STRINGS, strings_in
 from scim.values import unstorable
 
 MAX_FILTER_LENGTH = 4096
@@ -65,9 +65,10 @@ MAX_FILTER_LENGTH = 4096
 # bounds the stack that hostile input can use.
 MAX_DEPTH = 50
 
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:user:"
-GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:group:"
-ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:"
+# Attribute paths are compared lower-cased, so are the URNs that may prefix them.
+USER_URN = USER_SCHEMA.lower() + ":"
+GROUP_URN = GROUP_SCHEMA.lower() + ":"
+ENTERPRISE_URN = ENTERPRISE_SCHEMA.lower() + ":"
 
 COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
 _KEYWORDS = COMPARE_OPS | {"pr", "and", "or", "not"}

@@ -18,7 +18,7 @@ Public API (the SCIM views depend on exactly this):
 
     apply_user_patch(resource, ops) -> dict
         Applies the ops, in order, to the full SCIM User dict (core attributes at the top,
-        enterprise attributes under ENTERPRISE_URN) and returns a NEW dict; the input is
+        enterprise attributes under ENTERPRISE_SCHEMA) and returns a NEW dict; the input is
         never mutated. The view validates and saves the result like a PUT, in one
         transaction, so an error in any op means nothing is saved.
 
@@ -60,13 +60,20 @@ from typing import Any
 
 from scim.errors import ScimError
 from scim.filters import And, Compare, FilterError, Node, Or, matches, parse_filter
-from scim.schema import strings_in
+from scim.schema import (
+    ENTERPRISE_SCHEMA,
+    ENTERPRISE_USER,
+    GROUP_SCHEMA,
+    NAME,
+    PATCH_OP_SCHEMA,
+    USER_DROPPED,
+    USER_LISTS,
+    USER_READ_ONLY,
+    USER_SCHEMA,
+    strings_in,
+)
 from scim.values import parse_bool
 
-PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 MAX_OPERATIONS = 1000
 
 # Every scim_type a PatchError carries.
@@ -166,31 +173,20 @@ def _canon(*names: str) -> dict[str, str]:
 
 
 _STRINGS = _canon("userName", *(a.name for a in strings_in("")))
-_MULTI_VALUED = _canon("emails", "phoneNumbers", "addresses")
+_MULTI_VALUED = _canon(*USER_LISTS)
 # Known attributes that are accepted and dropped: never stored (password) or not kept by
 # this server. Okta sends a random password on every create; Entra sends `roles: []`.
-_DROPPED = _canon("password", "ims", "photos", "entitlements", "roles", "x509Certificates")
+_DROPPED = _canon(*USER_DROPPED)
 # Read-only: the server sets them. In a path-less value they are echoes and ignored.
-_READ_ONLY = _canon("id", "meta", "groups", "schemas")
+_READ_ONLY = _canon(*USER_READ_ONLY, "schemas")
 _CORE = {**_STRINGS, **_MULTI_VALUED, **_canon("name", "active")}
 _ENTERPRISE_STRINGS = _canon(*(a.name for a in strings_in("enterprise")))
 _ENTERPRISE = {**_ENTERPRISE_STRINGS, **_canon("manager")}
 
-_NAME_SUBS = _canon(*(a.name for a in strings_in("name")))
-_MANAGER_SUBS = _canon("value", "$ref", "displayName")
+_NAME_SUBS = _canon(*(a.name for a in NAME.sub_attributes))
+_MANAGER_SUBS = _canon(*(a.name for a in ENTERPRISE_USER.attribute("manager").sub_attributes))
 _MULTI_SUBS: dict[str, dict[str, str]] = {
-    "emails": _canon("value", "type", "primary", "display"),
-    "phoneNumbers": _canon("value", "type", "primary", "display"),
-    "addresses": _canon(
-        "formatted",
-        "streetAddress",
-        "locality",
-        "region",
-        "postalCode",
-        "country",
-        "type",
-        "primary",
-    ),
+    name: _canon(*(sub.name for sub in a.sub_attributes)) for name, a in USER_LISTS.items()
 }
 
 
@@ -219,9 +215,9 @@ def _parse_filter(text: str, path: str) -> Node:
 
 def _user_target(path: str) -> _Target:
     """What a User path names. _UnknownAttribute for a name that is no attribute."""
-    if path.lower() == ENTERPRISE_URN.lower():
-        return _Target(ENTERPRISE_URN, "extension")
-    urn, rest = _strip_urn(path, (ENTERPRISE_URN, USER_URN))
+    if path.lower() == ENTERPRISE_SCHEMA.lower():
+        return _Target(ENTERPRISE_SCHEMA, "extension")
+    urn, rest = _strip_urn(path, (ENTERPRISE_SCHEMA, USER_SCHEMA))
     m = _PATH.match(rest)
     if m is None:
         head = re.match(r"[A-Za-z$][\w$-]*", rest)
@@ -231,8 +227,9 @@ def _user_target(path: str) -> _Target:
         raise PatchError(f"Invalid path {_show(path)}", "invalidPath")
     name, filter_text, sub = m.group("attr").lower(), m.group("filter"), m.group("sub")
     if urn is None and name not in _CORE and name in _ENTERPRISE:
-        urn = ENTERPRISE_URN  # a bare `manager` or `department` (Entra's tutorial) is unambiguous
-    if urn == ENTERPRISE_URN:
+        # A bare `manager` or `department` (Entra's tutorial) is unambiguous.
+        urn = ENTERPRISE_SCHEMA
+    if urn == ENTERPRISE_SCHEMA:
         if name not in _ENTERPRISE:
             raise _UnknownAttribute(f"Unknown enterprise attribute in path {_show(path)}")
         attr, kind = _ENTERPRISE[name], "enterprise"
@@ -462,19 +459,19 @@ def _apply_target(doc: dict[str, Any], t: _Target, op: str, value: Any) -> None:
         _apply_extension(doc, op, value)
         return
     if t.kind == "enterprise":
-        ext_key = _find(doc, ENTERPRISE_URN) or ENTERPRISE_URN
+        ext_key = _find(doc, ENTERPRISE_SCHEMA) or ENTERPRISE_SCHEMA
         ext = doc.get(ext_key)
         if ext is None:
             if op == "remove":
                 return  # nothing to remove
             ext = {}
         if not isinstance(ext, dict):
-            raise PatchError(f"{ENTERPRISE_URN} must be an object", "invalidValue")
+            raise PatchError(f"{ENTERPRISE_SCHEMA} must be an object", "invalidValue")
         container = dict(ext)
         doc[ext_key] = container
         schemas = doc.get("schemas")
-        if isinstance(schemas, list) and ENTERPRISE_URN not in schemas and op != "remove":
-            doc["schemas"] = [*schemas, ENTERPRISE_URN]
+        if isinstance(schemas, list) and ENTERPRISE_SCHEMA not in schemas and op != "remove":
+            doc["schemas"] = [*schemas, ENTERPRISE_SCHEMA]
     else:
         container = doc
     if t.attr in _MULTI_SUBS:
@@ -536,13 +533,15 @@ def _apply_name(container: dict[str, Any], t: _Target, op: str, value: Any) -> N
 def _apply_extension(doc: dict[str, Any], op: str, value: Any) -> None:
     """The whole enterprise extension as the target: remove it, or apply its keys."""
     if op == "remove":
-        _pop(doc, ENTERPRISE_URN)
+        _pop(doc, ENTERPRISE_SCHEMA)
         return
     if not isinstance(value, dict):
-        raise PatchError(f"{ENTERPRISE_URN} must be an object, got {_show(value)}", "invalidValue")
+        raise PatchError(
+            f"{ENTERPRISE_SCHEMA} must be an object, got {_show(value)}", "invalidValue"
+        )
     for key, sub_value in value.items():
         # Its keys are enterprise attributes; unknown ones are IdP extras, ignored.
-        _apply_key(doc, f"{ENTERPRISE_URN}:{key}", op, sub_value, lenient=True)
+        _apply_key(doc, f"{ENTERPRISE_SCHEMA}:{key}", op, sub_value, lenient=True)
 
 
 def _apply_key(doc: dict[str, Any], key: str, op: str, value: Any, *, lenient: bool) -> None:
@@ -569,10 +568,10 @@ def _apply_user_op(doc: dict[str, Any], op: PatchOp) -> None:
     for key, value in op.value.items():
         key = str(key)
         lower = key.lower()
-        if lower == USER_URN.lower():
+        if lower == USER_SCHEMA.lower():
             # Attributes nested under the core schema's URN are core attributes.
             if not isinstance(value, dict):
-                raise PatchError(f"{USER_URN} must be an object", "invalidValue")
+                raise PatchError(f"{USER_SCHEMA} must be an object", "invalidValue")
             for core_key, core_value in value.items():
                 _apply_key(doc, str(core_key), op.op, core_value, lenient=True)
         elif lower in ("meta", "schemas", "groups"):
@@ -712,13 +711,13 @@ def _plan_group_op(plan: GroupPatchPlan, op: PatchOp) -> None:
                 "invalidValue",
             )
         for key, value in op.value.items():
-            _, name = _strip_urn(str(key), (GROUP_URN,))
+            _, name = _strip_urn(str(key), (GROUP_SCHEMA,))
             attr = _GROUP_ATTRIBUTES.get(name.lower())
             # Anything else (schemas, meta, Microsoft's extra schema) is ignored.
             if attr is not None:
                 _plan(plan, attr, op.op, value)
         return
-    _, rest = _strip_urn(op.path, (GROUP_URN,))
+    _, rest = _strip_urn(op.path, (GROUP_SCHEMA,))
     m = _PATH.match(rest)
     if m is None:
         raise PatchError(f"Invalid path {_show(op.path)}", "invalidPath")

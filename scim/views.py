@@ -32,6 +32,11 @@ from scim.adapters import (
     group_fields_from_dict,
     user_fields_from_dict,
 )
+from scim.discovery import (
+    resource_type_documents,
+    schema_documents,
+    service_provider_config,
+)
 from scim.errors import ScimError, not_found
 from scim.filters import (
     FilterError,
@@ -50,11 +55,6 @@ from scim.gate import (
 from scim.hooks import scoped_queryset
 from scim.lists import ListParams, list_response, page_of, search_params
 from scim.patch import PatchError, apply_user_patch, parse_patch, plan_group_patch
-from scim.schemas import (
-    resource_type_documents,
-    schema_documents,
-    service_provider_config,
-)
 
 logger = logging.getLogger(__name__)
 
