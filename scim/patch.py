@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scim.errors import ScimError
-from scim.filters import And, Compare, FilterError, Node, Or, matches, parse_filter
+from scim.filter_syntax import And, Compare, FilterError, Node, Or, matches, parse_filter
 from scim.schema import (
     ENTERPRISE_SCHEMA,
     ENTERPRISE_USER,

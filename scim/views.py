@@ -38,8 +38,8 @@ from scim.discovery import (
     service_provider_config,
 )
 from scim.errors import ScimError, not_found
+from scim.filter_syntax import FilterError
 from scim.filters import (
-    FilterError,
     filter_groups,
     filter_users,
     group_sort_key,
