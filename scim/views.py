@@ -52,9 +52,11 @@ from scim.gate import (
     scim_response,
     uuid_or_none,
 )
+from scim.group_patch import plan_group_patch
 from scim.hooks import scoped_queryset
 from scim.lists import ListParams, list_response, page_of, search_params
-from scim.patch import PatchError, apply_user_patch, parse_patch, plan_group_patch
+from scim.patch import PatchError, parse_patch
+from scim.user_patch import apply_user_patch
 
 logger = logging.getLogger(__name__)
 
