@@ -290,12 +290,9 @@ SCIM_SERVICE_PROVIDER = {
         }
     ],
     "WWW_AUTHENTICATE_HEADER": 'Bearer realm="Command Center SCIM"',
-    "USER_MODEL_GETTER": "scim.hooks.user_model",
     "GROUP_MODEL": "directory.models.Group",
     "USER_ADAPTER": "scim.adapters.ScimUser",
     "GROUP_ADAPTER": "scim.adapters.ScimGroup",
-    "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "scim.hooks.extra_filter_kwargs_getter",
-    "GET_IS_AUTHENTICATED_PREDICATE": "scim.hooks.is_authenticated_predicate",
 }
 # Rate limits, requests per second: per SCIM token, and per org (all its tokens;
 # an org's own scim_rate_limit overrides it). Over the limit: 429 with Retry-After.

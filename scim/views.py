@@ -53,9 +53,9 @@ from scim.gate import (
     uuid_or_none,
 )
 from scim.group_patch import plan_group_patch
-from scim.hooks import scoped_queryset
 from scim.lists import ListParams, list_response, page_of, search_params
 from scim.patch import PatchError, parse_patch
+from scim.scope import scoped_queryset
 from scim.user_patch import apply_user_patch
 
 logger = logging.getLogger(__name__)
