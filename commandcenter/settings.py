@@ -241,6 +241,10 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 # How many proxies in front append to X-Forwarded-For (the README's TLS proxy: 1). The
 # client address is then read from it (commandcenter.middleware); 0 ignores the header.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Requests this server makes to URLs an admin typed (IdP metadata, OIDC discovery) may go
+# to private and loopback addresses, over plain http too: for development and tests only
+# (directory.outbound).
+OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SITE_IS_HTTPS and not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SITE_IS_HTTPS)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SITE_IS_HTTPS)
