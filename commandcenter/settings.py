@@ -245,6 +245,12 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # to private and loopback addresses, over plain http too: for development and tests only
 # (directory.outbound).
 OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
+# Fernet keys for the secrets stored in the database, comma-separated: the first encrypts,
+# all decrypt (directory.encryption). Unset: one derived from SECRET_KEY.
+# Read like SECRET_KEY: from the variable or from the file FIELD_ENCRYPTION_KEYS_FILE names.
+FIELD_ENCRYPTION_KEYS = [
+    k.strip() for k in env_secret("FIELD_ENCRYPTION_KEYS").split(",") if k.strip()
+]
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SITE_IS_HTTPS and not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SITE_IS_HTTPS)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SITE_IS_HTTPS)
