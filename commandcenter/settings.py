@@ -241,6 +241,16 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 # How many proxies in front append to X-Forwarded-For (the README's TLS proxy: 1). The
 # client address is then read from it (commandcenter.middleware); 0 ignores the header.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# Requests this server makes to URLs an admin typed (IdP metadata, OIDC discovery) may go
+# to private and loopback addresses, over plain http too: for development and tests only
+# (directory.outbound).
+OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
+# Fernet keys for the secrets stored in the database, comma-separated: the first encrypts,
+# all decrypt (directory.encryption). Unset: one derived from SECRET_KEY.
+# Read like SECRET_KEY: from the variable or from the file FIELD_ENCRYPTION_KEYS_FILE names.
+FIELD_ENCRYPTION_KEYS = [
+    k.strip() for k in env_secret("FIELD_ENCRYPTION_KEYS").split(",") if k.strip()
+]
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SITE_IS_HTTPS and not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", SITE_IS_HTTPS)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SITE_IS_HTTPS)
@@ -290,12 +300,9 @@ SCIM_SERVICE_PROVIDER = {
         }
     ],
     "WWW_AUTHENTICATE_HEADER": 'Bearer realm="Command Center SCIM"',
-    "USER_MODEL_GETTER": "scim.hooks.user_model",
     "GROUP_MODEL": "directory.models.Group",
     "USER_ADAPTER": "scim.adapters.ScimUser",
     "GROUP_ADAPTER": "scim.adapters.ScimGroup",
-    "GET_EXTRA_MODEL_FILTER_KWARGS_GETTER": "scim.hooks.extra_filter_kwargs_getter",
-    "GET_IS_AUTHENTICATED_PREDICATE": "scim.hooks.is_authenticated_predicate",
 }
 # Rate limits, requests per second: per SCIM token, and per org (all its tokens;
 # an org's own scim_rate_limit overrides it). Over the limit: 429 with Retry-After.

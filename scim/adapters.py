@@ -15,26 +15,26 @@ from django_scim.adapters import SCIMGroup, SCIMUser
 from directory.models import EndUser, Group
 from directory.services import UserFields
 from scim.errors import ScimError, bad_request
-from scim.schema import USER_STRINGS, Place, strings_in
-from scim.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from scim.schema import (
+    ENTERPRISE_SCHEMA,
+    EXTERNAL_ID,
+    GROUP,
+    GROUP_SCHEMA,
+    SUB_VALUE_MAX_LENGTH,
+    USER_LISTS,
+    USER_SCHEMA,
+    USER_STRINGS,
+    Place,
+    group_max_length,
+    strings_in,
+)
 from scim.values import parse_bool
 
-_MULTI_VALUED = {"emails": "emails", "phonenumbers": "phone_numbers", "addresses": "addresses"}
-_MULTI_VALUED_KEYS = {
-    "emails": ("value", "type", "primary", "display"),
-    "phone_numbers": ("value", "type", "primary", "display"),
-    "addresses": (
-        "formatted",
-        "streetAddress",
-        "locality",
-        "region",
-        "postalCode",
-        "country",
-        "type",
-        "primary",
-    ),
-}
+# SCIM name (lower-cased) -> EndUser field, and the sub-attributes kept of each value.
+_MULTI_VALUED = {name.lower(): a.field for name, a in USER_LISTS.items()}
+_MULTI_VALUED_SUBS = {a.field: a.sub_attributes for a in USER_LISTS.values()}
 _MAX_MULTI_VALUES = 20
+_USER_NAME_LENGTH = EndUser._meta.get_field("user_name").max_length or 0
 
 
 def _lower_keys(d: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,21 +62,21 @@ def _multi_valued(value: Any, attribute: str, model_field: str) -> list[dict[str
         raise bad_request(f"{attribute} must be a list")
     if len(value) > _MAX_MULTI_VALUES:
         raise bad_request(f"{attribute} has more than {_MAX_MULTI_VALUES} values", "tooMany")
-    keys = _MULTI_VALUED_KEYS[model_field]
+    subs = _MULTI_VALUED_SUBS[model_field]
     items = []
     for raw in value:
         if not isinstance(raw, dict):
             raise bad_request(f"Each of {attribute} must be an object")
         given = _lower_keys(raw)
         item: dict[str, Any] = {}
-        for key in keys:
-            v = given.get(key.lower())
+        for sub in subs:
+            v = given.get(sub.name.lower())
             if v is None:
                 continue
-            if key == "primary":
-                item[key] = parse_bool(v, f"{attribute}.primary")
+            if sub.type == "boolean":
+                item[sub.name] = parse_bool(v, f"{attribute}.{sub.name}")
             else:
-                item[key] = _string(v, f"{attribute}.{key}", 512)
+                item[sub.name] = _string(v, f"{attribute}.{sub.name}", SUB_VALUE_MAX_LENGTH)
         if item.get("value") == "" or (model_field != "addresses" and "value" not in item):
             continue  # an entry without a value carries nothing
         items.append(item)
@@ -121,7 +121,9 @@ def user_fields_from_dict(d: Any) -> UserFields:
     user_name = given.get("username")
     if not isinstance(user_name, str) or not user_name.strip():
         raise bad_request("userName is required and must be a non-empty string")
-    values: dict[str, Any] = {"user_name": _string(user_name.strip(), "userName", 254)}
+    values: dict[str, Any] = {
+        "user_name": _string(user_name.strip(), "userName", _USER_NAME_LENGTH)
+    }
     if "active" in given and given["active"] is not None:
         values["active"] = parse_bool(given["active"], "active")
     name = given.get("name")
@@ -201,9 +203,7 @@ class ScimUser(SCIMUser):
                     "userName": u.user_name,
                     "name": _compact(_strings_of(u, "name")),
                     **_strings_of(u, ""),
-                    "emails": u.emails,
-                    "phoneNumbers": u.phone_numbers,
-                    "addresses": u.addresses,
+                    **{name: getattr(u, a.field) for name, a in USER_LISTS.items()},
                 }
             )
         )
@@ -305,6 +305,10 @@ def member_ids_from_list(value: Any, attribute: str = "members") -> list[str]:
     return ids
 
 
+_GROUP_NAME_LENGTH = group_max_length(GROUP.attribute("displayName"))
+_GROUP_EXTERNAL_ID_LENGTH = group_max_length(EXTERNAL_ID)
+
+
 def group_fields_from_dict(d: Any) -> tuple[str, str, list[str] | None]:
     """(displayName, externalId, member ids or None when members were not sent)."""
     if not isinstance(d, dict):
@@ -313,6 +317,6 @@ def group_fields_from_dict(d: Any) -> tuple[str, str, list[str] | None]:
     name = given.get("displayname")
     if not isinstance(name, str) or not name.strip():
         raise bad_request("displayName is required and must be a non-empty string")
-    external_id = _string(given.get("externalid"), "externalId", 255)
+    external_id = _string(given.get("externalid"), "externalId", _GROUP_EXTERNAL_ID_LENGTH)
     members = member_ids_from_list(given["members"]) if "members" in given else None
-    return _string(name.strip(), "displayName", 255), external_id, members
+    return _string(name.strip(), "displayName", _GROUP_NAME_LENGTH), external_id, members

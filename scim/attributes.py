@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from scim.errors import bad_request
-from scim.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from scim.schema import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 ALWAYS = {"id", "schemas"}
 _URNS = (ENTERPRISE_SCHEMA, USER_SCHEMA, GROUP_SCHEMA)

@@ -10,9 +10,9 @@ from django.http import HttpResponse
 from django_scim.exceptions import SCIMException
 
 from directory import errors as directory_errors
+from scim.schema import ERROR_SCHEMA
 
 SCIM_CONTENT_TYPE = "application/scim+json"
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 class ScimError(SCIMException):

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from scim import attributes as attrs
 from scim.errors import ScimError, bad_request
-from scim.schemas import (
+from scim.schema import (
     LIST_RESPONSE_SCHEMA,
     SEARCH_REQUEST_SCHEMA,
 )

@@ -32,9 +32,14 @@ from scim.adapters import (
     group_fields_from_dict,
     user_fields_from_dict,
 )
+from scim.discovery import (
+    resource_type_documents,
+    schema_documents,
+    service_provider_config,
+)
 from scim.errors import ScimError, not_found
+from scim.filter_syntax import FilterError
 from scim.filters import (
-    FilterError,
     filter_groups,
     filter_users,
     group_sort_key,
@@ -47,14 +52,11 @@ from scim.gate import (
     scim_response,
     uuid_or_none,
 )
-from scim.hooks import scoped_queryset
+from scim.group_patch import plan_group_patch
 from scim.lists import ListParams, list_response, page_of, search_params
-from scim.patch import PatchError, apply_user_patch, parse_patch, plan_group_patch
-from scim.schemas import (
-    resource_type_documents,
-    schema_documents,
-    service_provider_config,
-)
+from scim.patch import PatchError, parse_patch
+from scim.scope import scoped_queryset
+from scim.user_patch import apply_user_patch
 
 logger = logging.getLogger(__name__)
 

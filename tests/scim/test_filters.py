@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models.functions import Lower
 
 from directory.models import EndUser, Group, Membership, Org, UserEmail
-from scim.filters import (
+from scim.filter_syntax import (
     MAX_DEPTH,
     MAX_FILTER_LENGTH,
     And,
@@ -20,13 +20,10 @@ from scim.filters import (
     Or,
     Present,
     ValuePath,
-    filter_groups,
-    filter_users,
-    group_sort_key,
     matches,
     parse_filter,
-    user_sort_key,
 )
+from scim.filters import filter_groups, filter_users, group_sort_key, user_sort_key
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -10,16 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scim.group_patch import GroupPatchPlan, plan_group_patch
 from scim.patch import (
     MAX_OPERATIONS,
     SCIM_TYPES,
-    GroupPatchPlan,
     PatchError,
     PatchOp,
-    apply_user_patch,
     parse_patch,
-    plan_group_patch,
 )
+from scim.user_patch import apply_user_patch
 from tests.conftest import examples
 
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django_scim.schemas import ALL as RFC_SCHEMAS
 
-from scim.schema import USER_STRINGS, StringAttribute
+from scim.schema import RESOURCE_TYPES, SCHEMAS, USER_STRINGS, StringAttribute
 from tests.scim.conftest import ENTERPRISE, USER_SCHEMA, ScimClient, okta_user
 
+SCHEMA_URN = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 # What /Schemas lists as strings but the table rightly leaves to code of its own.
 OWN_RULES = {"id", "userName", "password"}
 # RFC 7643 §3.1: common to every resource, so in no resource's schema.
@@ -38,6 +40,69 @@ def test_the_table_and_the_advertised_schemas_agree(scim: ScimClient) -> None:
     assert offered == set(table), "advertised but not stored, or stored but not advertised"
     for key, attribute in table.items():
         assert advertised[key].get("caseExact", False) == attribute.case_exact, key
+
+
+# Where this server's schemas depart from RFC 7643 §8.7, each said in scim/schema.py:
+# (schema name, attribute path) -> {characteristic: what we advertise}. Descriptions are
+# our own and not compared.
+DEPARTURES: dict[tuple[str, str], dict[str, Any]] = {
+    ("User", "active"): {"required": True},
+    ("User", "addresses.primary"): {"added": True},
+    ("Group", "displayName"): {"required": True, "uniqueness": "server"},
+    ("Group", "members.type"): {"canonicalValues": ["User"]},
+}
+_COMPARED = ("type", "multiValued", "required", "caseExact", "mutability", "returned")
+_COMPARED_TOO = ("uniqueness", "canonicalValues", "referenceTypes")
+
+
+def _flatten(attributes: list[dict[str, Any]], prefix: str = "") -> dict[str, dict[str, Any]]:
+    out = {}
+    for a in attributes:
+        out[prefix + a["name"]] = a
+        out.update(_flatten(a.get("subAttributes", []), prefix + a["name"] + "."))
+    return out
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: s.name)
+def test_the_table_says_what_rfc_7643_says_except_where_it_says_otherwise(schema: Any) -> None:
+    rfc = {s["id"]: s for s in RFC_SCHEMAS}[schema.id]
+    ours = _flatten(schema.definition()["attributes"])
+    theirs = _flatten(rfc["attributes"])
+    dropped = {a.name for a in schema.attributes if not a.stored}
+    for path in theirs:
+        if path.split(".")[0] in dropped:
+            assert path not in ours, f"{path} is not stored and must not be advertised"
+            continue
+        assert path in ours, f"RFC attribute {schema.name}.{path} is missing from the table"
+    for path, mine in ours.items():
+        departures = DEPARTURES.get((schema.name, path), {})
+        if departures.get("added"):
+            assert path not in theirs
+            continue
+        rfc_def = theirs[path]
+        for key in _COMPARED + _COMPARED_TOO:
+            if key in departures:
+                assert mine.get(key) == departures[key], (path, key)
+            elif key in _COMPARED or key in rfc_def:
+                want = rfc_def.get(key, False if key != "uniqueness" else "none")
+                if key == "caseExact" and mine["type"] not in ("string", "reference"):
+                    continue
+                assert mine.get(key, False) == want, (schema.name, path, key)
+        assert mine["description"], path
+
+
+def test_discovery_documents_come_from_the_table(scim: ScimClient) -> None:
+    schemas = {s["id"]: s for s in scim.get("/Schemas").json()["Resources"]}
+    assert schemas == {
+        s.id: {**s.definition(), "schemas": [SCHEMA_URN], "meta": schemas[s.id]["meta"]}
+        for s in SCHEMAS
+    }
+    types = scim.get("/ResourceTypes").json()["Resources"]
+    assert [(t["id"], t["endpoint"], t["schema"]) for t in types] == [
+        (rt.id, rt.endpoint, rt.schema.id) for rt in RESOURCE_TYPES
+    ]
+    user = next(t for t in types if t["id"] == "User")
+    assert user["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}]
 
 
 def _value(a: StringAttribute) -> str:

@@ -31,10 +31,10 @@ from gunicorn.workers import gthread, sync
 from commandcenter import gunicorn_workers
 from directory.models import ScimDirectory
 from scim import errors as scim_errors
+from scim.schema import ERROR_SCHEMA
 from tests.conftest import free_port
 from tests.test_celery_worker import ROOT, _database_url
 
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 BODY_LIMIT = 4096  # the server's SCIM_MAX_BODY_BYTES, small so a test can exceed it
 CONFIG = "python:commandcenter.gunicorn_conf"
 WORKERS: dict[str, list[str]] = {
@@ -358,7 +358,7 @@ def test_an_unparsable_line_that_names_scim_gets_json() -> None:
 
 
 def test_the_shared_constants_agree_with_scim_errors() -> None:
-    assert gunicorn_workers.SCIM_ERROR_SCHEMA == scim_errors.ERROR_SCHEMA
+    assert gunicorn_workers.SCIM_ERROR_SCHEMA == ERROR_SCHEMA
     assert gunicorn_workers.SCIM_CONTENT_TYPE == scim_errors.SCIM_CONTENT_TYPE
 
 
