@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 @shared_task(ignore_result=True)
 def summaries_dispatch() -> int:
     """Beat, minute 0: queue the summary of every org with events in an ended hour."""
-    return summaries.summaries_dispatch()
+    return summaries.summaries_dispatch(send=summary_send.delay)
 
 
 # Sending is retried with exponential backoff (1, 2, 4, 8, 16 minutes); the claim in
