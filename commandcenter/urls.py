@@ -69,6 +69,7 @@ urlpatterns = [
     path("", views.home, name="home"),
 ]
 
-handler400 = "commandcenter.views.error_400"
-handler404 = "commandcenter.views.error_404"
-handler500 = "commandcenter.views.error_500"
+# SCIM Error JSON under /scim/, Django's own pages elsewhere.
+handler400 = "scim.error_pages.error_400"
+handler404 = "scim.error_pages.error_404"
+handler500 = "scim.error_pages.error_500"

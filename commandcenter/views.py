@@ -13,7 +13,6 @@ from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from commandcenter.forms import (
@@ -510,30 +509,6 @@ def settings_access(request: HttpRequest, slug: str) -> HttpResponse:
         else "Every user gets access (no access groups).",
     )
     return redirect("settings", slug=org.slug)
-
-
-# Error pages: SCIM clients get SCIM Error JSON even for errors Django raises before any
-# SCIM view runs (a Host header not in ALLOWED_HOSTS, say); everyone else gets HTML.
-
-
-def _scim_error(request: HttpRequest, status: int, detail: str) -> HttpResponse | None:
-    if not request.path.startswith("/scim/"):
-        return None
-    from scim.errors import ScimError
-
-    return ScimError(status, detail).response()
-
-
-def error_400(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return _scim_error(request, 400, "Bad request") or defaults.bad_request(request, exception)
-
-
-def error_404(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return _scim_error(request, 404, "Not found") or defaults.page_not_found(request, exception)
-
-
-def error_500(request: HttpRequest) -> HttpResponse:
-    return _scim_error(request, 500, "Internal error") or defaults.server_error(request)
 
 
 # API keys (per admin, for /api/v1/) ---------------------------------------------------

@@ -161,8 +161,8 @@ class ScimDirectory(models.Model):
     @cached_property
     def access_group_ids(self) -> list[uuid.UUID]:
         """The groups whose members alone have access (empty: everyone has). Kept on
-        the instance, and so with a cached token: whatever changes the list forgets
-        both (directory.services)."""
+        the instance, and so with a cached token: directory.services forgets it on the
+        instance when it changes the list, and tokens.receivers drops the cached tokens."""
         return list(self.access_groups.values_list("id", flat=True))
 
 

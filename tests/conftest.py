@@ -118,7 +118,7 @@ def redis_cache(redis_url: str, settings: Any) -> None:
     settings.REDIS_URL = redis_url
     settings.CACHES = {
         "default": {
-            "BACKEND": "commandcenter.cache.RedisCache",
+            "BACKEND": "directory.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": uuid.uuid4().hex[:12],
         }

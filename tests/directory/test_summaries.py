@@ -20,11 +20,11 @@ from directory.services import event_record, org_admin_add, org_create
 from directory.summaries import (
     LEASE,
     events_prune,
-    summaries_dispatch,
     summaries_due,
     summaries_unsent,
     summary_send,
 )
+from directory.tasks import summaries_dispatch as summaries_dispatch_task
 
 H = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the hour the events happen in
 AFTER = H + timedelta(hours=1, minutes=0, seconds=3)  # beat fires at 11:00
@@ -53,7 +53,7 @@ def dispatch(django_capture_on_commit_callbacks: Any) -> Any:
 
     def run() -> int:
         with django_capture_on_commit_callbacks(execute=True):
-            return summaries_dispatch()
+            return summaries_dispatch_task()
 
     return run
 

@@ -106,12 +106,12 @@ def _summary_after(org: Org, django_capture_on_commit_callbacks: object) -> str:
     from django.utils import timezone
 
     from directory.services import org_admin_add
-    from directory.summaries import summaries_dispatch
+    from directory.tasks import summaries_dispatch as summaries_dispatch_task
 
     org_admin_add(org=org, email="alice@acme.example")
     with time_machine.travel(timezone.now() + timedelta(hours=1), tick=False):
         with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-            summaries_dispatch()
+            summaries_dispatch_task()
     return str(mail.outbox[-1].body)
 
 

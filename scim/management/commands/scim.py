@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from directory.management.commands._base import SubcommandCommand
+from directory.management.subcommands import SubcommandCommand
 from directory.models import Org, ScimDirectory
 from directory.selectors import (
     group_name_collision_list,
