@@ -120,7 +120,7 @@ def user_new(request: HttpRequest, slug: str) -> HttpResponse:
                 emails=[{"value": email, "type": "work", "primary": True}],
             ),
             source=Source.MANUAL,
-            client=f"console: {_user(request).username}",
+            actor=_actor(request),
         )
     except DirectoryError as e:
         messages.error(request, e.message)
@@ -210,7 +210,7 @@ def group_new(request: HttpRequest, slug: str) -> HttpResponse:
             org=org,
             display_name=form.cleaned_data["display_name"],
             source=Source.MANUAL,
-            client=f"console: {_user(request).username}",
+            actor=_actor(request),
         )
     except DirectoryError as e:
         messages.error(request, e.message)

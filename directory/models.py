@@ -414,6 +414,7 @@ class AuditEvent(models.Model):
         CONSOLE = "console", "Console"
         API = "api", "API"
         CLI = "cli", "manage.py"
+        SCIM = "scim", "SCIM"
 
     id = models.BigAutoField(primary_key=True)
     org = models.ForeignKey(Org, models.CASCADE, related_name="audit_events")

@@ -192,9 +192,6 @@ class OrgScoped:
             who=view.request.user.get_username(), via="api", ip=view.request.META.get("REMOTE_ADDR")
         )
 
-    def client(self) -> str:
-        return f"api: {self.actor().who}"
-
 
 class OrgList(generics.ListAPIView[Org]):
     serializer_class = OrgSerializer
@@ -393,7 +390,7 @@ class UserList(OrgScoped, generics.ListAPIView[EndUser]):
                 emails=[{"value": email, "type": "work", "primary": True}],
             ),
             source=Source.MANUAL,
-            client=self.client(),
+            actor=self.actor(),
         )
         return Response(EndUserSerializer(user).data, status=status.HTTP_201_CREATED)
 
@@ -443,7 +440,7 @@ class GroupList(OrgScoped, generics.ListAPIView[Group]):
             org=self.org,
             display_name=data.validated_data["display_name"],
             source=Source.MANUAL,
-            client=self.client(),
+            actor=self.actor(),
         )
         return Response(GroupSerializer(group).data, status=status.HTTP_201_CREATED)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from directory.audit import Actor
 from directory.errors import NotFound, VersionMismatch
 from directory.models import EndUser, Group, Org, ProvisioningEvent, ScimDirectory
 from directory.services.events import event_record
@@ -50,7 +51,7 @@ def _event(
     action: str,
     outcome: str = ProvisioningEvent.Outcome.SUCCESS,
     directory: ScimDirectory | None,
-    client: str,
+    actor: Actor,
     message: str = "",
     details: dict[str, Any] | None = None,
     status_code: int | None = None,
@@ -70,7 +71,7 @@ def _event(
         resource_id=resource_id,
         resource_name=resource_name,
         message=message,
-        client=client,
+        actor=actor,
         details=details,
         status_code=status_code,
     )

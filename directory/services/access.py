@@ -62,9 +62,7 @@ def _access_refresh(
 
 
 @transaction.atomic
-def scim_access_groups_set(
-    *, org: Org, names: list[str], actor: Actor | None = None
-) -> list[Group]:
+def scim_access_groups_set(*, org: Org, names: list[str], actor: Actor) -> list[Group]:
     """Restrict access to members of these groups (by displayName, compared by
     directory.names.display_name_key);
     an empty list lifts the restriction. Users outside them are marked

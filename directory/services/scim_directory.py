@@ -15,7 +15,7 @@ from directory.services.access import _access_refresh
 
 
 @transaction.atomic
-def scim_enable(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
+def scim_enable(*, org: Org, actor: Actor) -> ScimDirectory:
     """Switch SCIM on: re-enable the org's directory, or create one (a new Base URL)."""
     scim_check_prerequisites(org=org)
     # Lock the org so two concurrent enables cannot both create a directory.
@@ -31,7 +31,7 @@ def scim_enable(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
 
 
 @transaction.atomic
-def scim_disable(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
+def scim_disable(*, org: Org, actor: Actor) -> ScimDirectory:
     """Switch SCIM off: the Base URL answers 401 until SCIM is enabled again."""
     directory = _live_directory_lock(org=org)
     if directory.enabled:
@@ -43,7 +43,7 @@ def scim_disable(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
 
 
 @transaction.atomic
-def scim_policy_set(*, org: Org, deprovision: str, actor: Actor | None = None) -> ScimDirectory:
+def scim_policy_set(*, org: Org, deprovision: str, actor: Actor) -> ScimDirectory:
     """Choose what happens when the IdP deactivates or deletes a user:
     "disable" keeps the user, marked disabled; "delete" removes it and frees its seat."""
     if deprovision not in ScimDirectory.Deprovision.values:
@@ -60,7 +60,7 @@ def scim_policy_set(*, org: Org, deprovision: str, actor: Actor | None = None) -
 
 
 @transaction.atomic
-def scim_directory_delete(*, org: Org, actor: Actor | None = None) -> ScimDirectory:
+def scim_directory_delete(*, org: Org, actor: Actor) -> ScimDirectory:
     """Delete the org's SCIM directory: syncing stops (its tokens are revoked, its Base
     URL answers 401), its users and groups stay, as manual entries of no directory. Its
     deprovisioning policy and access groups go with it, so access is no longer limited."""
@@ -80,7 +80,7 @@ def scim_directory_delete(*, org: Org, actor: Actor | None = None) -> ScimDirect
 
 
 @transaction.atomic
-def scim_name_rule_set(*, org: Org, enabled: bool, actor: Actor | None = None) -> ScimDirectory:
+def scim_name_rule_set(*, org: Org, enabled: bool, actor: Actor) -> ScimDirectory:
     """Switch the optional rule that refuses `@ , # $ !` in name fields."""
     directory = _live_directory_lock(org=org)
     changed = directory.reject_special_characters != enabled

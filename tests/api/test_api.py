@@ -16,6 +16,7 @@ from directory.services import (
     scim_enable,
     user_create,
 )
+from tests.actors import OPERATOR
 from tokens.models import ScimToken
 from tokens.services import api_key_issue, api_key_revoke
 
@@ -35,8 +36,8 @@ def api(admin: User) -> APIClient:
 
 @pytest.fixture
 def ready(org: Org) -> ScimDirectory:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    return scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    return scim_enable(org=org, actor=OPERATOR)
 
 
 def test_it_needs_a_key_or_a_session(org: Org) -> None:
@@ -82,8 +83,8 @@ def test_an_idempotency_key_is_the_admins_for_one_org_only(
 ) -> None:
     # Alice administers both orgs and retries with the same key, as a script would.
     org_admin_add(org=other_org, email=admin.email)
-    idp_configure(org=other_org, provider="entra", protocol="oidc")
-    other = scim_enable(org=other_org)
+    idp_configure(org=other_org, provider="entra", protocol="oidc", actor=OPERATOR)
+    other = scim_enable(org=other_org, actor=OPERATOR)
 
     def issue(slug: str) -> Any:
         url = f"/api/v1/orgs/{slug}/scim/tokens/"
@@ -148,7 +149,16 @@ def test_users_groups_seats_and_events(api: APIClient, org: Org, ready: ScimDire
     )
     group = api.post("/api/v1/orgs/acme/groups/", {"display_name": "Eng"}, format="json").json()
     assert api.get(f"/api/v1/orgs/acme/groups/{group['id']}/").json()["display_name"] == "Eng"
-    event_record(org=org, action="user_create", outcome="failure", message="boom", status_code=409)
+    created_by = org.events.filter(action__in=["user_create", "group_create"])
+    assert set(created_by.values_list("client", flat=True)) == {"api: alice@acme.example"}
+    event_record(
+        org=org,
+        action="user_create",
+        outcome="failure",
+        message="boom",
+        status_code=409,
+        actor=OPERATOR,
+    )
     failed = api.get("/api/v1/orgs/acme/events/?outcome=failure").json()
     assert [e["message"] for e in failed["results"]] == ["boom"]
     assert "next" in failed and "previous" in failed
@@ -158,7 +168,9 @@ def test_users_groups_seats_and_events(api: APIClient, org: Org, ready: ScimDire
 
 def test_events_are_paged_by_cursor_newest_first(api: APIClient, org: Org) -> None:
     for i in range(150):
-        event_record(org=org, action="user_update", outcome="success", resource_name=f"u{i}")
+        event_record(
+            org=org, action="user_update", outcome="success", resource_name=f"u{i}", actor=OPERATOR
+        )
     page = api.get("/api/v1/orgs/acme/events/").json()
     assert len(page["results"]) == 100 and page["results"][0]["resource_name"] == "u149"
     rest = api.get(page["next"]).json()
@@ -186,8 +198,8 @@ def test_another_orgs_admin_gets_404_everywhere(
     other_admin: User, org: Org, ready: ScimDirectory
 ) -> None:
     intruder = client_for(other_admin)
-    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
-    group = group_create(org=org, display_name="Eng")
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    group = group_create(org=org, display_name="Eng", actor=OPERATOR)
     paths = [
         "/api/v1/orgs/acme/", "/api/v1/orgs/acme/idp/", "/api/v1/orgs/acme/scim/",
         "/api/v1/orgs/acme/scim/tokens/", "/api/v1/orgs/acme/users/",
@@ -224,7 +236,7 @@ def test_the_api_and_the_console_give_the_same_result(admin: User, org: Org) -> 
     console = Client()
     console.force_login(admin)
     api = client_for(admin)
-    idp_configure(org=org, provider="okta", protocol="saml")
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     console.post("/o/acme/settings/scim/", {"enabled": "on"})
     by_console = ScimDirectory.objects.get()
     api_view = api.get("/api/v1/orgs/acme/scim/").json()

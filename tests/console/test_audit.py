@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from directory.models import AuditEvent, Org
 from directory.services import group_create, idp_configure, scim_enable
+from tests.actors import OPERATOR
 from tokens.services import api_key_issue
 
 
@@ -17,7 +18,7 @@ def test_admin_actions_are_audited_with_who_when_where_and_how(
 ) -> None:
     console = Client(REMOTE_ADDR="10.1.2.3")
     console.force_login(admin)
-    idp_configure(org=org, provider="okta", protocol="saml")
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     console.post("/o/acme/settings/scim/", {"enabled": "on"})
     console.post("/o/acme/settings/tokens/", {"name": "Okta"})
     console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"})
@@ -33,6 +34,7 @@ def test_admin_actions_are_audited_with_who_when_where_and_how(
         .values_list("action", "via", "actor", "ip")
     )
     assert [(a, v) for a, v, _, _ in trail] == [
+        ("idp.configure", "cli"),  # the set-up above, by an operator
         ("scim.enable", "console"),
         ("token.issue", "console"),
         ("scim.policy", "console"),
@@ -40,9 +42,9 @@ def test_admin_actions_are_audited_with_who_when_where_and_how(
         ("scim.enable", "cli"),
         ("scim.delete", "console"),
     ]
-    assert trail[0][2:] == ("alice@acme.example", "10.1.2.3")
-    assert trail[3][2:] == ("alice@acme.example", "10.9.9.9")
-    assert trail[4][2].startswith("operator ")
+    assert trail[1][2:] == ("alice@acme.example", "10.1.2.3")
+    assert trail[4][2:] == ("alice@acme.example", "10.9.9.9")
+    assert trail[5][2].startswith("operator ")
 
     page = console.get("/o/acme/settings/audit/").content.decode()
     assert "scim.delete" in page and "10.1.2.3" in page
@@ -54,9 +56,9 @@ def test_admin_actions_are_audited_with_who_when_where_and_how(
 def test_access_group_and_name_rule_changes_in_the_console_are_audited(
     org: Org, admin: User
 ) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    scim_enable(org=org)
-    group_create(org=org, display_name="Engineering")
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    scim_enable(org=org, actor=OPERATOR)
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
     console = Client(REMOTE_ADDR="10.1.2.3")
     console.force_login(admin)
     console.post(

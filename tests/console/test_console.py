@@ -22,6 +22,7 @@ from directory.services import (
     user_create,
     user_deprovision,
 )
+from tests.actors import OPERATOR
 from tokens.models import ScimToken
 from tokens.services import token_issue
 
@@ -44,11 +45,15 @@ def intruder(other_admin: User) -> Client:
 def world(org: Org) -> dict[str, Any]:
     """Acme with an IdP, a live SCIM directory, a token, a user with a seat and a group:
     every console page and action of Acme, with data for each POST."""
-    idp_configure(org=org, provider="okta", protocol="saml", sso_url="https://idp.example/sso")
-    directory = scim_enable(org=org)
+    idp_configure(
+        org=org, provider="okta", protocol="saml", sso_url="https://idp.example/sso", actor=OPERATOR
+    )
+    directory = scim_enable(org=org, actor=OPERATOR)
     issued = token_issue(directory=directory)
-    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
-    group = group_create(org=org, display_name="Engineering", member_ids=[str(ada.id)])
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    group = group_create(
+        org=org, display_name="Engineering", member_ids=[str(ada.id)], actor=OPERATOR
+    )
     gets = [
         "/o/acme/users/", f"/o/acme/users/{ada.id}/", "/o/acme/groups/",
         f"/o/acme/groups/{group.id}/", "/o/acme/events/", "/o/acme/settings/",
@@ -212,17 +217,19 @@ def test_the_console_saves_an_idp_as_the_cli_does(console: Client, org: Org) -> 
 
 def test_switching_protocol_drops_the_other_protocols_settings_everywhere(org: Org) -> None:
     idp_configure(org=org, provider="entra", protocol="oidc", issuer="https://i.example",
-                  client_id="abc", sso_url="https://stale.example/sso")  # fmt: skip
+                  client_id="abc", sso_url="https://stale.example/sso", actor=OPERATOR)  # fmt: skip
     org.refresh_from_db()
     assert (org.idp.issuer, org.idp.sso_url) == ("https://i.example", "")
-    idp_configure(org=org, provider="okta", protocol="saml", sso_url="https://s.example")
+    idp_configure(
+        org=org, provider="okta", protocol="saml", sso_url="https://s.example", actor=OPERATOR
+    )
     org.refresh_from_db()
     assert (org.idp.sso_url, org.idp.issuer, org.idp.client_id) == ("https://s.example", "", "")
 
 
 def test_scim_can_be_switched_off_and_on_again(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="other", protocol="saml")
-    directory = scim_enable(org=org)
+    idp_configure(org=org, provider="other", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
     r = console.post("/o/acme/settings/scim/", {}, follow=True)
     assert b"SCIM provisioning is off" in r.content
     directory.refresh_from_db()
@@ -233,8 +240,8 @@ def test_scim_can_be_switched_off_and_on_again(console: Client, org: Org) -> Non
 
 
 def test_a_token_is_shown_once_and_the_third_is_refused(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    scim_enable(org=org, actor=OPERATOR)
     r = console.post("/o/acme/settings/tokens/", {"name": "Okta prod"})
     token = re.search(
         r'id="new-token-value" type="text" readonly value="([^"]+)"', r.content.decode()
@@ -257,8 +264,8 @@ def test_a_token_is_shown_once_and_the_third_is_refused(console: Client, org: Or
 
 
 def test_revoking_a_token(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    directory = scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
     issued = token_issue(directory=directory)
     r = console.post(f"/o/acme/settings/tokens/{issued.token.id}/revoke/", follow=True)
     assert b"is revoked" in r.content
@@ -266,8 +273,8 @@ def test_revoking_a_token(console: Client, org: Org) -> None:
 
 
 def test_deprovisioning_and_summary_preferences(console: Client, org: Org, admin: User) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    scim_enable(org=org, actor=OPERATOR)
     console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"})
     assert ScimDirectory.objects.get().deprovision == "delete"
     console.post("/o/acme/settings/summaries/", {})
@@ -277,13 +284,14 @@ def test_deprovisioning_and_summary_preferences(console: Client, org: Org, admin
 
 
 def test_deleting_the_directory_needs_the_slug_and_keeps_users(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    directory = scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
     user_create(
         org=org,
         fields=UserFields(user_name="keep@acme.example"),
         directory=directory,
         source="scim",
+        actor=OPERATOR,
     )
     r = console.post("/o/acme/settings/scim/delete/", {"confirm": "wrong"})
     assert b"Type acme to confirm" in r.content
@@ -308,11 +316,17 @@ def test_users_list_search_filters_and_detail(console: Client, org: Org) -> None
             emails=[{"value": "ada@acme.example", "type": "work", "primary": True},
                     {"value": "countess@home.example", "type": "home"}],
             phone_numbers=[{"value": "+44 20 7946 0000", "type": "work"}],
-        ),
+        ), actor=OPERATOR,
     )  # fmt: skip
-    user_create(org=org, fields=UserFields(user_name="bob@acme.example", active=False))
-    user_create(org=org, fields=UserFields(user_name="jit@acme.example"), source="jit")
-    group = group_create(org=org, display_name="Engineering", member_ids=[str(ada.id)])
+    user_create(
+        org=org, fields=UserFields(user_name="bob@acme.example", active=False), actor=OPERATOR
+    )
+    user_create(
+        org=org, fields=UserFields(user_name="jit@acme.example"), source="jit", actor=OPERATOR
+    )
+    group = group_create(
+        org=org, display_name="Engineering", member_ids=[str(ada.id)], actor=OPERATOR
+    )
 
     def listed(query: str) -> set[str]:
         page = console.get(f"/o/acme/users/?{query}").content.decode()
@@ -338,15 +352,16 @@ def test_users_list_search_filters_and_detail(console: Client, org: Org) -> None
 
 
 def test_a_user_the_idp_removed_shows_as_removed_by_the_idp(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    directory = scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
     gone = user_create(
         org=org,
         fields=UserFields(user_name="gone@acme.example"),
         directory=directory,
         source="scim",
+        actor=OPERATOR,
     )
-    user_deprovision(user=gone, directory=directory)
+    user_deprovision(user=gone, directory=directory, actor=OPERATOR)
     assert "Removed by IdP" in console.get("/o/acme/users/?status=removed").content.decode()
     detail = console.get(f"/o/acme/users/{gone.id}/").content.decode()
     assert "Disabled: removed by the IdP on" in detail
@@ -355,7 +370,7 @@ def test_a_user_the_idp_removed_shows_as_removed_by_the_idp(console: Client, org
 
 def test_the_users_list_pages_through_many_users(console: Client, org: Org) -> None:
     for i in range(60):
-        user_create(org=org, fields=UserFields(user_name=f"u{i:02d}@acme.example"))
+        user_create(org=org, fields=UserFields(user_name=f"u{i:02d}@acme.example"), actor=OPERATOR)
     first = console.get("/o/acme/users/?status=active").content.decode()
     assert "Page 1 of 2 · 60 in all" in first and "u59@acme.example" in first
     assert 'href="?status=active&amp;page=2"' in first
@@ -365,10 +380,13 @@ def test_the_users_list_pages_through_many_users(console: Client, org: Org) -> N
 
 def test_groups_show_member_counts_and_members(console: Client, org: Org) -> None:
     users = [
-        user_create(org=org, fields=UserFields(user_name=f"m{i}@acme.example")) for i in range(3)
+        user_create(org=org, fields=UserFields(user_name=f"m{i}@acme.example"), actor=OPERATOR)
+        for i in range(3)
     ]
-    big = group_create(org=org, display_name="Everyone", member_ids=[str(u.id) for u in users])
-    group_create(org=org, display_name="Empty")
+    big = group_create(
+        org=org, display_name="Everyone", member_ids=[str(u.id) for u in users], actor=OPERATOR
+    )
+    group_create(org=org, display_name="Empty", actor=OPERATOR)
     page = console.get("/o/acme/groups/").content.decode()
     assert re.search(r"Everyone</a></td><td>.*?</td><td>3</td>", page)
     assert re.search(r"Empty</a></td><td>.*?</td><td>0</td>", page)
@@ -378,7 +396,7 @@ def test_groups_show_member_counts_and_members(console: Client, org: Org) -> Non
 
 
 def test_deleting_a_user_permanently_frees_the_seat(console: Client, org: Org) -> None:
-    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
     detail = console.get(f"/o/acme/users/{ada.id}/").content.decode()
     assert 'id="delete-user"' in detail and "This cannot be undone." in detail
     r = console.post(f"/o/acme/users/{ada.id}/delete/", follow=True)
@@ -394,8 +412,8 @@ def test_deleting_a_user_permanently_frees_the_seat(console: Client, org: Org) -
 def test_bad_input_gets_a_message_and_changes_nothing(console: Client, org: Org) -> None:
     r = console.post("/o/acme/settings/tokens/", {"name": "x"}, follow=True)
     assert b"Enable SCIM provisioning before generating a token." in r.content
-    idp_configure(org=org, provider="okta", protocol="saml")
-    directory = scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
     r = console.post("/o/acme/settings/tokens/", {"name": "x" * 101}, follow=True)
     assert b"at most 100 characters" in r.content
     r = console.post("/o/acme/settings/deprovisioning/", {"deprovision": "explode"}, follow=True)
@@ -416,9 +434,18 @@ def test_events_page_filters_and_shows_failures(console: Client, org: Org) -> No
         resource_name="x@acme.example",
         message="A user with userName 'x' already exists",
         status_code=409,
+        actor=OPERATOR,
     )
-    event_record(org=org, action="user_create", outcome="success", resource_name="y@acme.example")
-    event_record(org=org, action="group_create", outcome="success", resource_name="Sales")
+    event_record(
+        org=org,
+        action="user_create",
+        outcome="success",
+        resource_name="y@acme.example",
+        actor=OPERATOR,
+    )
+    event_record(
+        org=org, action="group_create", outcome="success", resource_name="Sales", actor=OPERATOR
+    )
     page = console.get("/o/acme/events/?outcome=failure").content.decode()
     assert "already exists" in page and "y@acme.example" not in page and "row-bad" in page
     page = console.get("/o/acme/events/?action=group_create").content.decode()
@@ -439,8 +466,12 @@ def test_the_users_page_costs_the_same_queries_for_5_or_50_users(
 
     def add(start: int, stop: int) -> None:
         for i in range(start, stop):
-            user = user_create(org=org, fields=UserFields(user_name=f"u{i}@acme.example"))
-            group_create(org=org, display_name=f"Team {i}", member_ids=[str(user.id)])
+            user = user_create(
+                org=org, fields=UserFields(user_name=f"u{i}@acme.example"), actor=OPERATOR
+            )
+            group_create(
+                org=org, display_name=f"Team {i}", member_ids=[str(user.id)], actor=OPERATOR
+            )
 
     add(0, 5)
     with django_assert_max_num_queries(9) as small:
@@ -482,13 +513,15 @@ def test_admins_add_users_and_groups_by_hand(console: Client, org: Org) -> None:
     r = console.post("/o/acme/groups/new/", {"display_name": "Contractors"}, follow=True)
     assert b"Group Contractors was added" in r.content
     assert org.groups.get().source == "manual"
+    clients = set(org.events.filter(outcome="success").values_list("client", flat=True))
+    assert clients == {"console: alice@acme.example"}
 
 
 def test_access_groups_and_the_name_rule_from_the_console(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    directory = scim_enable(org=org)
-    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
-    group_create(org=org, display_name="Engineering")
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
     r = console.post(
         "/o/acme/settings/access/",
         {"access_groups": ["Engineering"], "reject_special_characters": "on"},
@@ -530,17 +563,18 @@ def test_repeated_wrong_passwords_lock_the_account_for_a_while(org: Org, admin: 
 def test_deleting_the_directory_lifts_its_access_restriction_from_every_user(
     console: Client, org: Org
 ) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    scim_enable(org=org)
-    group_create(org=org, display_name="Engineering")
-    scim_access_groups_set(org=org, names=["Engineering"])
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    scim_enable(org=org, actor=OPERATOR)
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
+    scim_access_groups_set(org=org, names=["Engineering"], actor=OPERATOR)
     outside = [
-        user_create(org=org, fields=UserFields(user_name=f"u{i}@acme.example")) for i in range(3)
+        user_create(org=org, fields=UserFields(user_name=f"u{i}@acme.example"), actor=OPERATOR)
+        for i in range(3)
     ]
     assert all(org.users.get(pk=u.pk).access == "NOT_IN_ACCESS_GROUPS" for u in outside)
     page = console.get("/o/acme/settings/").content.decode()
     assert "access is no longer limited to groups (today: Engineering)" in page
     console.post("/o/acme/settings/scim/delete/", {"confirm": "acme"})
     assert not org.users.exclude(access="").exists()
-    scim_enable(org=org)  # a new directory: no access groups, and nobody marked
+    scim_enable(org=org, actor=OPERATOR)  # a new directory: no access groups, and nobody marked
     assert not org.users.exclude(access="").exists()

@@ -11,6 +11,7 @@ from django.test import Client
 
 from directory.models import Org
 from directory.services import UserFields, group_create, user_create
+from tests.actors import OPERATOR
 
 
 @pytest.fixture
@@ -23,8 +24,8 @@ def operator(db: None) -> Client:
 def test_an_operator_cannot_rename_a_user_into_another_ones_name(
     operator: Client, org: Org
 ) -> None:
-    user_create(org=org, fields=UserFields(user_name="strasse@acme.example"))
-    other = user_create(org=org, fields=UserFields(user_name="other@acme.example"))
+    user_create(org=org, fields=UserFields(user_name="strasse@acme.example"), actor=OPERATOR)
+    other = user_create(org=org, fields=UserFields(user_name="other@acme.example"), actor=OPERATOR)
     url = f"/admin/directory/enduser/{other.pk}/change/"
     page = operator.get(url)
     assert page.status_code == 200
@@ -45,7 +46,7 @@ def test_an_operator_cannot_rename_a_user_into_another_ones_name(
 
 
 def test_an_operator_cannot_add_users_or_groups_in_the_admin(operator: Client, org: Org) -> None:
-    group_create(org=org, display_name="Engineering")
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
     assert operator.get("/admin/directory/enduser/add/").status_code == 403
     assert operator.get("/admin/directory/group/add/").status_code == 403
     listing = operator.get("/admin/directory/group/").content.decode()
@@ -53,7 +54,7 @@ def test_an_operator_cannot_add_users_or_groups_in_the_admin(operator: Client, o
 
 
 def test_seat_counters_and_records_are_not_edited_in_the_admin(operator: Client, org: Org) -> None:
-    user = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
+    user = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
     org_page = operator.get(f"/admin/directory/org/{org.pk}/change/").content.decode()
     assert 'name="seats"' in org_page and 'name="seats_used"' not in org_page
     user_page = operator.get(f"/admin/directory/enduser/{user.pk}/change/").content.decode()

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from directory.models import EndUser, Group, Org, ScimDirectory, Source
 from directory.services import UserFields, group_create, user_create
+from tests.actors import OPERATOR
 from tokens.auth import token_authenticate, token_touch
 from tokens.models import ScimToken
 
@@ -77,10 +78,16 @@ def test_scim_status_shows_state_url_policy_tokens_and_counts(
     org = directory.org
     for name in ("a@acme.example", "b@acme.example"):
         user_create(
-            org=org, fields=UserFields(user_name=name), source=Source.SCIM, directory=directory
+            org=org,
+            fields=UserFields(user_name=name),
+            source=Source.SCIM,
+            directory=directory,
+            actor=OPERATOR,
         )
-    user_create(org=org, fields=UserFields(user_name="manual@acme.example"))
-    group_create(org=org, display_name="Engineering", source=Source.SCIM, directory=directory)
+    user_create(org=org, fields=UserFields(user_name="manual@acme.example"), actor=OPERATOR)
+    group_create(
+        org=org, display_name="Engineering", source=Source.SCIM, directory=directory, actor=OPERATOR
+    )
     out = run("scim", "status", "acme")
     assert "acme: SCIM enabled" in out
     assert f"Base URL: {directory.base_url}" in out
@@ -119,6 +126,7 @@ def test_scim_delete_stops_syncing_and_keeps_the_users(
         fields=UserFields(user_name="a@acme.example"),
         source=Source.SCIM,
         directory=directory,
+        actor=OPERATOR,
     )
     out = run("scim", "delete", "acme", "--yes")
     assert "Deleted the SCIM directory of acme" in out
@@ -141,7 +149,7 @@ def test_scim_policy_sets_what_deprovisioning_does(directory: ScimDirectory) -> 
 
 
 def test_scim_access_groups_set_and_clear(directory: ScimDirectory) -> None:
-    group_create(org=directory.org, display_name="Engineering")
+    group_create(org=directory.org, display_name="Engineering", actor=OPERATOR)
     assert "limited to: Engineering" in run("scim", "access-groups", "acme", "--set", "engineering")
     assert "Access groups: Engineering" in run("scim", "status", "acme")
     with pytest.raises(CommandError, match="No group named 'Sales'"):
@@ -279,7 +287,7 @@ def test_revoking_twice_is_harmless(directory: ScimDirectory, token: str) -> Non
 def test_group_counts_in_status_ignore_groups_of_other_sources(
     directory: ScimDirectory,
 ) -> None:
-    group_create(org=directory.org, display_name="Made by hand")
+    group_create(org=directory.org, display_name="Made by hand", actor=OPERATOR)
     assert Group.objects.count() == 1
     assert "Users: 0, groups: 0" in run("scim", "status", "acme")
 

@@ -13,6 +13,7 @@ from directory.services import (
     scim_name_rule_set,
     scim_policy_set,
 )
+from tests.actors import OPERATOR
 from tests.scim.conftest import ScimClient, assert_scim_error, okta_user
 from tokens.services import token_issue
 
@@ -21,7 +22,7 @@ def test_deactivation_under_the_delete_policy_removes_the_user_and_frees_its_sea
     scim: ScimClient, org: Org
 ) -> None:
     org_update(org=org, seats=1)
-    scim_policy_set(org=org, deprovision="delete")
+    scim_policy_set(org=org, deprovision="delete", actor=OPERATOR)
     first = scim.post("/Users", okta_user("first@acme.example")).json()
     second = scim.post("/Users", okta_user("second@acme.example")).json()
     r = scim.patch_ops(f"/Users/{first['id']}", {"op": "replace", "value": {"active": False}})
@@ -38,7 +39,7 @@ def test_deactivation_under_the_delete_policy_removes_the_user_and_frees_its_sea
 def test_entra_put_deactivation_under_the_delete_policy_answers_the_last_state(
     scim: ScimClient, org: Org
 ) -> None:
-    scim_policy_set(org=org, deprovision="delete")
+    scim_policy_set(org=org, deprovision="delete", actor=OPERATOR)
     created = scim.post("/Users", okta_user("put@acme.example")).json()
     r = scim.put(f"/Users/{created['id']}", {**created, "active": False})
     assert r.status_code == 200
@@ -51,7 +52,7 @@ def test_deleting_the_directory_keeps_users_and_groups_as_manual(
 ) -> None:
     user = scim.post("/Users", okta_user("stay@acme.example")).json()
     scim.post("/Groups", {"displayName": "Stays", "members": [{"value": user["id"]}]})
-    scim_directory_delete(org=org)
+    scim_directory_delete(org=org, actor=OPERATOR)
     assert_scim_error(scim.get("/Users"), 401)
     kept = org.users.get()
     assert kept.source == "manual" and kept.directory_id is None
@@ -62,8 +63,8 @@ def test_deleting_the_directory_keeps_users_and_groups_as_manual(
 
 def test_a_new_directory_links_existing_users_found_by_username(scim: ScimClient, org: Org) -> None:
     old = scim.post("/Users", okta_user("again@acme.example")).json()
-    scim_directory_delete(org=org)
-    new_directory = scim_enable(org=org)
+    scim_directory_delete(org=org, actor=OPERATOR)
+    new_directory = scim_enable(org=org, actor=OPERATOR)
     assert str(new_directory.id) not in scim.base
     new = ScimClient(new_directory, token_issue(directory=new_directory).plaintext)
     found = new.get('/Users?filter=userName eq "again@acme.example"').json()["Resources"]
@@ -73,7 +74,7 @@ def test_a_new_directory_links_existing_users_found_by_username(scim: ScimClient
     user = org.users.get()
     assert user.directory_id == new_directory.id and user.source == "scim"
     # The group takes over likewise, by name.
-    group_create(org=org, display_name="Legacy")
+    group_create(org=org, display_name="Legacy", actor=OPERATOR)
     taken = new.post("/Groups", {"displayName": "Legacy"})
     assert taken.status_code == 201
 
@@ -84,7 +85,7 @@ def test_the_optional_name_rule_refuses_special_characters_naming_the_field(
     assert (
         scim.post("/Users", okta_user("ok1@acme.example", given="Zoë-Anne (Jo)")).status_code == 201
     )
-    scim_name_rule_set(org=org, enabled=True)
+    scim_name_rule_set(org=org, enabled=True, actor=OPERATOR)
     body = assert_scim_error(
         scim.post("/Users", okta_user("bad@acme.example", family="Smith#1")), 400, "invalidValue"
     )
@@ -142,8 +143,8 @@ def test_a_group_push_into_an_allowed_group_clears_not_in_access_groups(
 ) -> None:
     from directory.services import scim_access_groups_set
 
-    group_create(org=org, display_name="Engineering")
-    scim_access_groups_set(org=org, names=["Engineering"])
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
+    scim_access_groups_set(org=org, names=["Engineering"], actor=OPERATOR)
     user = scim.post("/Users", okta_user("new@acme.example")).json()
     assert org.users.get().access == "NOT_IN_ACCESS_GROUPS"
     assert "NOT_IN_ACCESS_GROUPS" in org.events.get(action="user_create").message
@@ -173,14 +174,14 @@ def test_access_groups_set_while_a_token_is_cached_apply_to_the_next_create(
 ) -> None:
     from directory.services import scim_access_groups_set
 
-    group_create(org=org, display_name="Engineering")
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
     # The token (with its directory's access groups, none yet) is authenticated, and
     # with Redis cached, before the admin restricts access.
     assert scim.post("/Users", okta_user("before@acme.example")).status_code == 201
-    scim_access_groups_set(org=org, names=["Engineering"])
+    scim_access_groups_set(org=org, names=["Engineering"], actor=OPERATOR)
     assert scim.post("/Users", okta_user("after@acme.example")).status_code == 201
     assert org.users.get(user_name="after@acme.example").access == "NOT_IN_ACCESS_GROUPS"
-    scim_access_groups_set(org=org, names=[])
+    scim_access_groups_set(org=org, names=[], actor=OPERATOR)
     assert scim.post("/Users", okta_user("lifted@acme.example")).status_code == 201
     assert org.users.get(user_name="lifted@acme.example").access == ""
 
@@ -189,7 +190,7 @@ def test_deleting_the_only_access_group_lifts_the_restriction(scim: ScimClient, 
     from directory.services import scim_access_groups_set
 
     pushed = scim.post("/Groups", {"displayName": "Engineering", "members": []}).json()
-    scim_access_groups_set(org=org, names=["Engineering"])
+    scim_access_groups_set(org=org, names=["Engineering"], actor=OPERATOR)
     assert scim.post("/Users", okta_user("one@acme.example")).status_code == 201
     assert org.users.get().access == "NOT_IN_ACCESS_GROUPS"
     assert scim.delete(f"/Groups/{pushed['id']}").status_code == 204
