@@ -43,6 +43,14 @@ def _forget_cached_tokens(directory: ScimDirectory) -> None:
     token_cache_forget(directory.tokens.values_list("digest", flat=True))
 
 
+def _forget_org_tokens(org: Org) -> None:
+    """Forget the cached tokens of the org's directory, if it has one: they are cached
+    with it and its org, so a change to the org's policies reaches the next request."""
+    directory = org.scim_directories.filter(deleted_at__isnull=True).first()
+    if directory is not None:
+        _forget_cached_tokens(directory)
+
+
 def _event(
     *,
     user: EndUser | None = None,

@@ -324,12 +324,10 @@ def group_delete(
             actor=actor,
         )
         _members_remove(group=locked, user_ids=None)
-        # Directories restricted to this group forget it (their cached tokens too).
-        restricting = list(ScimDirectory.objects.filter(access_groups=locked))
-        locked.delete()
-        for d in restricting:
-            _access_groups_forget(d)
-            if directory is not None and directory.pk == d.pk:
-                directory.__dict__.pop("access_group_ids", None)
+        restricting = locked.org.access_groups.filter(pk=locked.pk).exists()
+        locked.delete()  # and its place among the org's access groups
         if restricting:
+            # The org forgets it (its cached tokens too); its last access group gone,
+            # nobody is restricted any more.
+            _access_groups_forget(org=locked.org, directory=directory)
             _access_refresh(org=locked.org, directory=directory, user_ids=None)

@@ -235,7 +235,7 @@ def user_update(
 
     expected_version (If-Match) must match or VersionMismatch is raised. A userName
     change keeps the user and must stay unique. active true->false runs the SCIM
-    directory's deprovisioning policy: disable (keep, free the seat) or delete.
+    org's deprovisioning policy: disable (keep, free the seat) or delete.
     """
     org = user.org
     _user_check(fields=fields, directory=directory)
@@ -319,8 +319,9 @@ def _user_apply(
     message = ""
 
     if was_active and not user.active:
-        policy = directory.deprovision if directory is not None else "disable"
-        if policy == ScimDirectory.Deprovision.DELETE:
+        # The org's policy is for what its IdP deactivates; an admin's change disables.
+        policy = org.deprovision if directory is not None else Org.Deprovision.DISABLE
+        if policy == Org.Deprovision.DELETE:
             return _user_remove(
                 user=user,
                 directory=directory,
@@ -384,13 +385,13 @@ def user_deprovision(
     expected_version: Versions = None,
     actor: Actor,
 ) -> UserChange:
-    """The IdP deleted the user (SCIM DELETE). Under the "delete" policy the user is
+    """The IdP deleted the user (SCIM DELETE). Under the org's "delete" policy the user is
     removed; under "disable" it stays, disabled and marked removed by the IdP, and
     SCIM no longer sees it."""
     with transaction.atomic():
         locked = EndUser.objects.select_for_update().select_related("org").get(pk=user.pk)
         _version_check(locked, expected_version)
-        if directory.deprovision == ScimDirectory.Deprovision.DELETE:
+        if locked.org.deprovision == Org.Deprovision.DELETE:
             return _user_remove(
                 user=locked,
                 directory=directory,

@@ -37,7 +37,7 @@ def test_admin_actions_are_audited_with_who_when_where_and_how(
         ("idp.configure", "cli"),  # the set-up above, by an operator
         ("scim.enable", "console"),
         ("token.issue", "console"),
-        ("scim.policy", "console"),
+        ("org.deprovision", "console"),
         ("scim.disable", "api"),
         ("scim.enable", "cli"),
         ("scim.delete", "console"),
@@ -59,21 +59,24 @@ def test_access_group_and_name_rule_changes_in_the_console_are_audited(
     idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     scim_enable(org=org, actor=OPERATOR)
     group_create(org=org, display_name="Engineering", actor=OPERATOR)
+    group_create(org=org, display_name="Sales", actor=OPERATOR)
     console = Client(REMOTE_ADDR="10.1.2.3")
     console.force_login(admin)
-    console.post(
-        "/o/acme/settings/access/",
-        {"access_groups": ["Engineering"], "reject_special_characters": "on"},
-    )
-    console.post("/o/acme/settings/access/", {})
+    console.post("/o/acme/settings/access/", {"access_groups": ["Engineering", "Sales"]})
+    console.post("/o/acme/settings/scim/name-rule/", {"reject_special_characters": "on"})
+    console.post("/o/acme/settings/scim/delete/", {"confirm": "acme"})
+    console.post("/o/acme/settings/access/", {})  # no SCIM directory needed
+    console.post("/o/acme/settings/scim/name-rule/", {})  # the directory's: none now
     trail = list(
-        AuditEvent.objects.filter(org=org, action__in=["scim.access_groups", "scim.name_rule"])
+        AuditEvent.objects.filter(org=org, action__in=["org.access_groups", "scim.name_rule"])
         .order_by("id")
-        .values_list("action", "target", "via", "actor")
+        .values_list("action", "target", "via", "actor", "ip")
     )
+    admin_at = ("console", "alice@acme.example", "10.1.2.3")
     assert trail == [
-        ("scim.access_groups", "Engineering", "console", "alice@acme.example"),
-        ("scim.name_rule", "true", "console", "alice@acme.example"),
-        ("scim.access_groups", "(none)", "console", "alice@acme.example"),
-        ("scim.name_rule", "false", "console", "alice@acme.example"),
+        ("org.access_groups", "Engineering, Sales", *admin_at),
+        ("scim.name_rule", "true", *admin_at),
+        ("org.access_groups", "(none)", *admin_at),
     ]
+    page = console.get("/o/acme/settings/audit/").content.decode()
+    assert "org.access_groups" in page and "Engineering, Sales" in page

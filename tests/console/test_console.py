@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
+from directory import selectors
 from directory.models import Org, ScimDirectory
 from directory.services import (
     UserFields,
@@ -17,7 +18,6 @@ from directory.services import (
     group_create,
     idp_configure,
     org_admin_add,
-    scim_access_groups_set,
     scim_enable,
     user_create,
     user_deprovision,
@@ -72,6 +72,7 @@ def world(org: Org) -> dict[str, Any]:
         "/o/acme/settings/deprovisioning/": {"deprovision": "delete"},
         "/o/acme/settings/summaries/": {},
         "/o/acme/settings/access/": {"access_groups": ["Engineering"]},
+        "/o/acme/settings/scim/name-rule/": {"reject_special_characters": "on"},
         "/o/acme/settings/scim/delete/": {"confirm": "acme"},
     }  # fmt: skip
     return {"directory": directory, "ada": ada, "group": group, "gets": gets, "posts": posts}
@@ -81,7 +82,9 @@ def _assert_unchanged(world: dict[str, Any], org: Org) -> None:
     directory = world["directory"]
     directory.refresh_from_db()
     assert directory.enabled and directory.deleted_at is None
-    assert directory.deprovision == "disable" and not directory.access_groups.exists()
+    assert not directory.reject_special_characters
+    org.refresh_from_db()
+    assert org.deprovision == "disable" and not org.access_groups.exists()
     assert directory.tokens.filter(revoked_at__isnull=True).count() == 1
     assert list(org.users.values_list("user_name", "has_seat", "access")) == [
         ("ada@acme.example", True, "")
@@ -276,7 +279,8 @@ def test_deprovisioning_and_summary_preferences(console: Client, org: Org, admin
     idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     scim_enable(org=org, actor=OPERATOR)
     console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"})
-    assert ScimDirectory.objects.get().deprovision == "delete"
+    org.refresh_from_db()
+    assert org.deprovision == "delete"
     console.post("/o/acme/settings/summaries/", {})
     assert org.admins.get().summary_emails is False
     console.post("/o/acme/settings/summaries/", {"summary_emails": "on"})
@@ -421,7 +425,8 @@ def test_bad_input_gets_a_message_and_changes_nothing(console: Client, org: Org)
     r = console.post("/o/acme/settings/scim/delete/", {})
     assert b"was not deleted" in r.content and b"data-open-on-load" in r.content
     directory.refresh_from_db()
-    assert directory.deleted_at is None and directory.deprovision == "disable"
+    org.refresh_from_db()
+    assert directory.deleted_at is None and org.deprovision == "disable"
     assert not directory.tokens.exists()
     assert console.get("/o/acme/settings/scim/").status_code == 405
 
@@ -522,12 +527,12 @@ def test_access_groups_and_the_name_rule_from_the_console(console: Client, org: 
     directory = scim_enable(org=org, actor=OPERATOR)
     ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
     group_create(org=org, display_name="Engineering", actor=OPERATOR)
-    r = console.post(
-        "/o/acme/settings/access/",
-        {"access_groups": ["Engineering"], "reject_special_characters": "on"},
-        follow=True,
-    )
+    r = console.post("/o/acme/settings/access/", {"access_groups": ["Engineering"]}, follow=True)
     assert b"Access is limited to members of Engineering" in r.content
+    r = console.post(
+        "/o/acme/settings/scim/name-rule/", {"reject_special_characters": "on"}, follow=True
+    )
+    assert b"Names with @ , # $ ! from the IdP are refused." in r.content
     directory.refresh_from_db()
     assert directory.reject_special_characters
     ada.refresh_from_db()
@@ -560,21 +565,83 @@ def test_repeated_wrong_passwords_lock_the_account_for_a_while(org: Org, admin: 
     assert r.status_code == 302
 
 
-def test_deleting_the_directory_lifts_its_access_restriction_from_every_user(
+def _access_panel(console: Client) -> str:
+    page = console.get("/o/acme/settings/").content.decode()
+    found = re.search(r'<p id="access-state">(.*?)</p>', page, re.S)
+    assert found is not None
+    return " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+
+
+def _marked(org: Org) -> set[str]:
+    return set(org.users.exclude(access="").values_list("user_name", flat=True))
+
+
+def test_the_access_panel_and_the_marks_agree_whether_or_not_there_is_a_directory(
     console: Client, org: Org
 ) -> None:
     idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     scim_enable(org=org, actor=OPERATOR)
-    group_create(org=org, display_name="Engineering", actor=OPERATOR)
-    scim_access_groups_set(org=org, names=["Engineering"], actor=OPERATOR)
-    outside = [
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    bob = user_create(org=org, fields=UserFields(user_name="bob@acme.example"), actor=OPERATOR)
+    group_create(org=org, display_name="Engineering", member_ids=[str(ada.id)], actor=OPERATOR)
+    group_create(org=org, display_name="Sales", member_ids=[str(bob.id)], actor=OPERATOR)
+    for i in range(3):
         user_create(org=org, fields=UserFields(user_name=f"u{i}@acme.example"), actor=OPERATOR)
-        for i in range(3)
-    ]
-    assert all(org.users.get(pk=u.pk).access == "NOT_IN_ACCESS_GROUPS" for u in outside)
+    outside = {f"u{i}@acme.example" for i in range(3)}
+    limited = (
+        "Access is limited to members of Engineering, Sales. "
+        "3 users are marked NOT_IN_ACCESS_GROUPS."
+    )
+    everyone = "Every user gets access: no access groups. No user is marked NOT_IN_ACCESS_GROUPS."
+    assert _access_panel(console) == everyone and _marked(org) == set()
+
+    console.post("/o/acme/settings/access/", {"access_groups": ["Engineering", "Sales"]})
+    assert _access_panel(console) == limited and _marked(org) == outside
     page = console.get("/o/acme/settings/").content.decode()
-    assert "access is no longer limited to groups (today: Engineering)" in page
+    assert "access stays limited to Engineering, Sales" in page  # the delete dialog
+
     console.post("/o/acme/settings/scim/delete/", {"confirm": "acme"})
-    assert not org.users.exclude(access="").exists()
-    scim_enable(org=org, actor=OPERATOR)  # a new directory: no access groups, and nobody marked
-    assert not org.users.exclude(access="").exists()
+    assert selectors.scim_directory_get(org=org) is None
+    assert _access_panel(console) == limited and _marked(org) == outside
+
+    console.post("/o/acme/settings/access/", {})  # cleared with no directory
+    assert _access_panel(console) == everyone and _marked(org) == set()
+    console.post("/o/acme/settings/access/", {"access_groups": ["Engineering", "Sales"]})
+    assert _access_panel(console) == limited and _marked(org) == outside
+
+    console.post("/o/acme/settings/scim/", {"enabled": "on"})  # a new directory
+    assert selectors.scim_directory_get(org=org) is not None
+    assert _access_panel(console) == limited and _marked(org) == outside
+    console.post("/o/acme/settings/access/", {})
+    assert _access_panel(console) == everyone and _marked(org) == set()
+
+
+def test_the_deprovisioning_policy_is_set_without_a_directory_and_outlives_one(
+    console: Client, org: Org
+) -> None:
+    page = console.get("/o/acme/settings/").content.decode()
+    assert "Save deprovisioning" in page and "Save access" in page  # no directory yet
+    r = console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"}, follow=True)
+    assert b"Deprovisioning set to Delete" in r.content
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    console.post("/o/acme/settings/scim/", {"enabled": "on"})
+    console.post("/o/acme/settings/scim/delete/", {"confirm": "acme"})
+    console.post("/o/acme/settings/scim/", {"enabled": "on"})
+    org.refresh_from_db()
+    assert org.deprovision == "delete"
+    page = console.get("/o/acme/settings/").content.decode()
+    assert re.search(r'value="delete"[^>]* checked', page)
+
+
+def test_the_name_rule_is_the_directorys_and_goes_with_it(console: Client, org: Org) -> None:
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    scim_enable(org=org, actor=OPERATOR)
+    console.post("/o/acme/settings/scim/name-rule/", {"reject_special_characters": "on"})
+    console.post("/o/acme/settings/scim/delete/", {"confirm": "acme"})
+    r = console.post(
+        "/o/acme/settings/scim/name-rule/", {"reject_special_characters": "on"}, follow=True
+    )
+    assert b"has no SCIM directory" in r.content
+    assert "Save name rule" not in r.content.decode()
+    directory = scim_enable(org=org, actor=OPERATOR)
+    assert not directory.reject_special_characters

@@ -137,26 +137,61 @@ def test_scim_delete_stops_syncing_and_keeps_the_users(
 
 
 def test_scim_policy_sets_what_deprovisioning_does(directory: ScimDirectory) -> None:
+    org = directory.org
     assert "Deprovisioning for acme: Delete" in run(
         "scim", "policy", "acme", "--deprovision", "delete"
     )
-    directory.refresh_from_db()
-    assert directory.deprovision == "delete"
+    org.refresh_from_db()
+    assert org.deprovision == "delete"
     assert "Deprovisioning: Delete" in run("scim", "status", "acme")
     run("scim", "policy", "acme", "--deprovision", "disable")
-    directory.refresh_from_db()
-    assert directory.deprovision == "disable"
+    org.refresh_from_db()
+    assert org.deprovision == "disable"
 
 
 def test_scim_access_groups_set_and_clear(directory: ScimDirectory) -> None:
-    group_create(org=directory.org, display_name="Engineering", actor=OPERATOR)
+    org = directory.org
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
     assert "limited to: Engineering" in run("scim", "access-groups", "acme", "--set", "engineering")
     assert "Access groups: Engineering" in run("scim", "status", "acme")
     with pytest.raises(CommandError, match="No group named 'Sales'"):
         run("scim", "access-groups", "acme", "--set", "Engineering,Sales")
-    assert list(directory.access_groups.values_list("display_name", flat=True)) == ["Engineering"]
+    assert list(org.access_groups.values_list("display_name", flat=True)) == ["Engineering"]
     assert "not limited" in run("scim", "access-groups", "acme", "--clear")
-    assert not directory.access_groups.exists()
+    assert not org.access_groups.exists()
+
+
+def test_the_orgs_policies_are_set_without_a_directory_and_outlive_one(org: Org) -> None:
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    user_create(org=org, fields=UserFields(user_name="bob@acme.example"), actor=OPERATOR)
+    group_create(org=org, display_name="A", member_ids=[str(ada.id)], actor=OPERATOR)
+    group_create(org=org, display_name="B", actor=OPERATOR)
+
+    def marked() -> set[str]:
+        return set(org.users.exclude(access="").values_list("user_name", flat=True))
+
+    assert "Deprovisioning for acme: Delete" in run(
+        "scim", "policy", "acme", "--deprovision", "delete"
+    )
+    assert "limited to: A, B" in run("scim", "access-groups", "acme", "--set", "A,B")
+    assert marked() == {"bob@acme.example"}
+    status = run("scim", "status", "acme")
+    assert "not set up" in status and "Deprovisioning: Delete" in status
+    assert "Access groups: A, B" in status
+    run("idp", "configure", "acme", "--provider", "okta", "--protocol", "saml")
+    run("scim", "enable", "acme")
+    run("scim", "delete", "acme", "--yes")
+    status = run("scim", "status", "acme")
+    assert "Deprovisioning: Delete" in status and "Access groups: A, B" in status
+    assert marked() == {"bob@acme.example"}
+    assert "not limited" in run("scim", "access-groups", "acme", "--clear")
+    assert marked() == set() and "Access groups: none" in run("scim", "status", "acme")
+    trail = org.audit_events.filter(action__startswith="org.").order_by("id")
+    assert [(a, v) for a, v in trail.values_list("action", "via")] == [
+        ("org.deprovision", "cli"),
+        ("org.access_groups", "cli"),
+        ("org.access_groups", "cli"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -167,9 +202,8 @@ def test_scim_access_groups_set_and_clear(directory: ScimDirectory) -> None:
         (("disable", "nope"), "No org with slug 'nope'"),
         (("status", "nope"), "No org with slug 'nope'"),
         (("delete", "acme", "--yes"), "has no SCIM directory"),
-        (("policy", "acme", "--deprovision", "delete"), "has no SCIM directory"),
         (("policy", "acme", "--deprovision", "archive"), "invalid choice"),
-        (("access-groups", "acme", "--set", "A"), "has no SCIM directory"),
+        (("access-groups", "acme", "--set", "A"), "No group named 'A' in this org"),
         (("access-groups", "acme", "--set", "A", "--clear"), "not allowed with argument"),
         (("access-groups", "acme", "--set", " , "), "Give group names"),
         (("token", "issue", "acme"), "has no SCIM directory: run `scim enable acme`"),

@@ -6,8 +6,7 @@ from typing import Any
 import pytest
 
 from directory.models import Org
-from directory.selectors import scim_directory_get
-from directory.services import group_create, scim_access_groups_set
+from directory.services import group_create, org_access_groups_set
 from tests.actors import OPERATOR
 from tests.scim.conftest import GROUP_SCHEMA, ScimClient, assert_scim_error, okta_user
 
@@ -77,8 +76,6 @@ def test_users_filter_on_group_names_by_the_same_rule(scim: ScimClient) -> None:
 
 def test_access_groups_are_named_by_the_same_rule(scim: ScimClient, org: Org) -> None:
     scim.post("/Groups", _group("Straße"))
-    groups = scim_access_groups_set(org=org, names=["STRASSE"], actor=OPERATOR)
+    groups = org_access_groups_set(org=org, names=["STRASSE"], actor=OPERATOR)
     assert [g.display_name for g in groups] == ["Straße"]
-    directory = scim_directory_get(org=org)
-    assert directory is not None
-    assert [g.display_name for g in directory.access_groups.all()] == ["Straße"]
+    assert [g.display_name for g in org.access_groups.all()] == ["Straße"]

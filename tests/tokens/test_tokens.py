@@ -171,10 +171,10 @@ def test_disabling_the_directory_drops_its_cached_tokens(
 def test_a_policy_change_reaches_the_next_request_through_the_cache(
     shared_cache: None, directory: ScimDirectory, token: str
 ) -> None:
-    from directory.services import scim_policy_set
+    from directory.services import org_deprovision_set
 
     cached = token_authenticate(token)
-    assert cached is not None and cached.directory.deprovision == "disable"
-    scim_policy_set(org=directory.org, deprovision="delete", actor=OPERATOR)
+    assert cached is not None and cached.directory.org.deprovision == "disable"
+    org_deprovision_set(org=directory.org, deprovision="delete", actor=OPERATOR)
     fresh = token_authenticate(token)
-    assert fresh is not None and fresh.directory.deprovision == "delete"
+    assert fresh is not None and fresh.directory.org.deprovision == "delete"
