@@ -30,6 +30,7 @@ org_patterns = [
     path("settings/deprovisioning/", views.settings_deprovision, name="settings-deprovision"),
     path("settings/summaries/", views.settings_summaries, name="settings-summaries"),
     path("settings/access/", views.settings_access, name="settings-access"),
+    path("settings/scim/name-rule/", views.settings_name_rule, name="settings-name-rule"),
 ]
 
 urlpatterns = [

@@ -13,7 +13,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 
-from directory.errors import NotFound
+from directory.errors import NotFound, PreconditionFailed
 from directory.models import (
     AuditEvent,
     EndUser,
@@ -48,6 +48,11 @@ def org_list_for_admin(*, user: User | AnonymousUser) -> QuerySet[Org]:
     if not user.is_authenticated:
         return Org.objects.none()
     return Org.objects.filter(admins__user=user).order_by("name", "slug")
+
+
+def access_group_list(*, org: Org) -> QuerySet[Group]:
+    """The org's access groups, by name (none: every user gets access)."""
+    return org.access_groups.order_by(Lower("display_name"), "id")
 
 
 def scim_directory_get(*, org: Org) -> ScimDirectory | None:
@@ -242,6 +247,20 @@ def group_choices(*, org: Org) -> QuerySet[Group]:
 def idp_get(*, org: Org) -> IdentityProvider | None:
     """The org's end-user identity provider, if one was configured."""
     return IdentityProvider.objects.filter(org=org).first()
+
+
+def scim_check_prerequisites(*, org: Org) -> None:
+    """Raise PreconditionFailed with the reason SCIM cannot be enabled for this org
+    (nothing is written: the console asks before it offers the switch)."""
+    idp = idp_get(org=org)
+    if idp is None or not idp.is_saved:
+        raise PreconditionFailed(
+            "Configure and save the org's end-user identity provider before enabling SCIM"
+        )
+    if idp.provider == IdentityProvider.Provider.OKTA and idp.protocol != "saml":
+        raise PreconditionFailed(
+            "SCIM with Okta needs a SAML connection: convert the connection to SAML first"
+        )
 
 
 # The users an IdP sees of its org: not those it removed under the "disable" policy

@@ -1,7 +1,8 @@
 """Cached tokens forget their directory and org the moment either changes.
 
 An authenticated token is cached (tokens.auth) with a pickled copy of its directory (its
-policies and access groups) and of its org (its SCIM rate limit). Whatever changes one of
+name rule, and the org's access groups it remembers) and of its org (its deprovisioning
+policy, its SCIM rate limit). Whatever changes one of
 those rows must drop the copies at once, also an operator's edit in the Django admin. The
 domain does not know about this cache (it sits below tokens), so tokens listens instead:
 `connect()`, called when the app is ready, connects the receivers below to the domain
@@ -17,7 +18,7 @@ Why receivers and not a version counter in the cache key:
   the admin never made): more cost, and no more writes covered.
 - Receivers see save() and delete() whoever calls them: the services, the Django admin, a
   shell, cascades (Django sends the signals of every row it deletes of a model that has
-  receivers), and every change to a directory's access groups (m2m_changed, and a
+  receivers), and every change to an org's access groups (m2m_changed, and a
   group's deletion, which takes its rows in the access groups with it). They hold no
   rule, only the cache's upkeep.
 
@@ -29,7 +30,7 @@ these rows are, today:
 - ScimToken.last_used_*, written by tokens.auth.token_touch: not worth an eviction;
 - ScimToken.revoked_at in scim_directory_delete, followed by the directory's save(), which
   forgets its tokens.
-Nothing writes the rows of the access groups' table (ScimDirectory.access_groups.through)
+Nothing writes the rows of the access groups' table (Org.access_groups.through)
 directly, which no signal would report either.
 A new write of that kind that cached tokens must see calls token_cache_forget itself.
 """
@@ -79,19 +80,19 @@ def _access_groups_changed(
     pk_set: set[Any] | None,
     **kwargs: Any,
 ) -> None:
-    # add(), remove(), set() and clear() on a directory's access groups (the rows of an
+    # add(), remove(), set() and clear() on an org's access groups (the rows of an
     # auto-created many-to-many table have no save or delete signals of their own).
     if not reverse and action in ("post_add", "post_remove", "post_clear"):
-        _forget(ScimToken.objects.filter(directory_id=instance.pk))
+        _forget(ScimToken.objects.filter(directory__org_id=instance.pk))
     elif reverse and action in ("post_add", "post_remove"):
-        _forget(ScimToken.objects.filter(directory_id__in=pk_set or ()))
+        _forget(ScimToken.objects.filter(directory__org_id__in=pk_set or ()))
     elif reverse and action == "pre_clear":
-        _forget(ScimToken.objects.filter(directory__access_groups=instance.pk))
+        _forget(ScimToken.objects.filter(directory__org__access_groups=instance.pk))
 
 
 def _group_deleting(sender: type[Model], instance: Group, **kwargs: Any) -> None:
-    # Deleting a group deletes its rows in the directories' access groups, silently.
-    _forget(ScimToken.objects.filter(directory__access_groups=instance.pk))
+    # Deleting a group deletes its rows in the orgs' access groups, silently.
+    _forget(ScimToken.objects.filter(directory__org__access_groups=instance.pk))
 
 
 def connect() -> None:
@@ -102,7 +103,7 @@ def connect() -> None:
         signal.connect(_token_changed, sender=ScimToken, dispatch_uid="tokens.token_changed")
     m2m_changed.connect(
         _access_groups_changed,
-        sender=ScimDirectory.access_groups.through,
+        sender=Org.access_groups.through,
         dispatch_uid="tokens.access_groups_changed",
     )
     pre_delete.connect(_group_deleting, sender=Group, dispatch_uid="tokens.group_deleting")

@@ -25,6 +25,7 @@ from directory.summaries import (
     summary_send,
 )
 from directory.tasks import summaries_dispatch as summaries_dispatch_task
+from tests.actors import OPERATOR
 
 H = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the hour the events happen in
 AFTER = H + timedelta(hours=1, minutes=0, seconds=3)  # beat fires at 11:00
@@ -44,6 +45,7 @@ def _events(org: Org, at: datetime, outcomes: dict[str, int]) -> None:
                     resource_name=f"{outcome}{i}@{org.slug}.example",
                     message="A user with userName already exists" if outcome == "failure" else "",
                     status_code=409 if outcome == "failure" else None,
+                    actor=OPERATOR,
                 )
 
 

@@ -14,6 +14,7 @@ from directory.models import Org, ProvisioningEvent, SummaryLog
 from directory.schedule import EVENTS_PRUNE, SUMMARIES
 from directory.scheduler import Scheduler, next_run_at
 from directory.services import event_record
+from tests.actors import OPERATOR
 from tests.directory.test_summaries import FlakyBackend
 
 H = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -48,6 +49,7 @@ def test_the_scheduler_sends_the_due_summaries_and_retries_those_that_failed(
             outcome=ProvisioningEvent.Outcome.SUCCESS,
             resource_type="User",
             resource_name="new@acme.example",
+            actor=OPERATOR,
         )
     settings.EMAIL_BACKEND = "tests.directory.test_summaries.FlakyBackend"
     FlakyBackend.failures, FlakyBackend.sent = 1, 0
@@ -68,7 +70,7 @@ def test_the_scheduler_sends_the_due_summaries_and_retries_those_that_failed(
 def test_the_scheduler_prunes_old_events_once_a_day(org: Org, settings: Any) -> None:
     settings.EVENT_RETENTION_DAYS = 1
     with time_machine.travel(H - timedelta(days=3), tick=False):
-        event_record(org=org, action="request", outcome="failure")
+        event_record(org=org, action="request", outcome="failure", actor=OPERATOR)
     scheduler = Scheduler(say=lambda text: None)
     with time_machine.travel(H, tick=False):
         assert scheduler.run_once() is True

@@ -10,20 +10,20 @@ import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 
-from directory import services
 from directory.models import Org, ScimDirectory
 from directory.services import (
     UserFields,
     group_create,
     group_delete,
+    org_access_groups_set,
+    org_deprovision_set,
     org_update,
-    scim_access_groups_set,
     scim_directory_delete,
     scim_disable,
     scim_name_rule_set,
-    scim_policy_set,
     user_create,
 )
+from tests.actors import OPERATOR
 from tests.scim.conftest import ScimClient, assert_scim_error
 from tokens.auth import token_authenticate
 from tokens.models import ScimToken
@@ -36,13 +36,6 @@ def shared_cache(settings: Any) -> None:
     settings.REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:1/0"
 
 
-@pytest.fixture
-def no_service_evictions(monkeypatch: pytest.MonkeyPatch) -> None:
-    # directory.services still forgets cached tokens itself after its policy writes; the
-    # receivers in tokens.receivers must do without. (Goes with _forget_cached_tokens.)
-    monkeypatch.setattr(services, "_forget_cached_tokens", lambda directory: None)
-
-
 def _cached(token: str) -> ScimToken:
     found = token_authenticate(token)
     assert found is not None
@@ -50,14 +43,14 @@ def _cached(token: str) -> ScimToken:
     return found
 
 
-pytestmark = pytest.mark.usefixtures("shared_cache", "no_service_evictions")
+pytestmark = pytest.mark.usefixtures("shared_cache")
 
 
 def test_disabling_the_directory_drops_its_cached_tokens(
     directory: ScimDirectory, token: str
 ) -> None:
     _cached(token)
-    scim_disable(org=directory.org)
+    scim_disable(org=directory.org, actor=OPERATOR)
     assert token_authenticate(token) is None
     assert token_authenticate(token, database=False) is None
 
@@ -66,7 +59,7 @@ def test_deleting_the_directory_drops_its_cached_tokens(
     directory: ScimDirectory, token: str
 ) -> None:
     _cached(token)
-    scim_directory_delete(org=directory.org)
+    scim_directory_delete(org=directory.org, actor=OPERATOR)
     assert token_authenticate(token, database=False) is None
     assert token_authenticate(token) is None
 
@@ -74,23 +67,25 @@ def test_deleting_the_directory_drops_its_cached_tokens(
 def test_policy_and_name_rule_changes_reach_the_next_request(
     directory: ScimDirectory, token: str
 ) -> None:
-    assert _cached(token).directory.deprovision == "disable"
-    scim_policy_set(org=directory.org, deprovision="delete")
-    assert _cached(token).directory.deprovision == "delete"
-    scim_name_rule_set(org=directory.org, enabled=True)
+    assert _cached(token).directory.org.deprovision == "disable"
+    org_deprovision_set(org=directory.org, deprovision="delete", actor=OPERATOR)
+    assert _cached(token).directory.org.deprovision == "delete"
+    scim_name_rule_set(org=directory.org, enabled=True, actor=OPERATOR)
     assert _cached(token).directory.reject_special_characters is True
 
 
 def test_access_group_changes_reach_the_next_request(directory: ScimDirectory, token: str) -> None:
     org = directory.org
-    engineering = group_create(org=org, display_name="Engineering")
-    sales = group_create(org=org, display_name="Sales")
+    engineering = group_create(org=org, display_name="Engineering", actor=OPERATOR)
+    sales = group_create(org=org, display_name="Sales", actor=OPERATOR)
     assert _cached(token).directory.access_group_ids == []
-    scim_access_groups_set(org=org, names=["Engineering", "Sales"])
+    org_access_groups_set(org=org, names=["Engineering", "Sales"], actor=OPERATOR)
     assert set(_cached(token).directory.access_group_ids) == {engineering.id, sales.id}
-    scim_access_groups_set(org=org, names=["Sales"])
+    org_access_groups_set(org=org, names=["Sales"], actor=OPERATOR)
     assert _cached(token).directory.access_group_ids == [sales.id]
-    group_delete(group=sales)  # an access group deleted: the restriction goes with it
+    group_delete(
+        group=sales, actor=OPERATOR
+    )  # an access group deleted: the restriction goes with it
     assert _cached(token).directory.access_group_ids == []
 
 
@@ -111,7 +106,9 @@ def test_seats_taken_during_a_sync_keep_the_token_cached(
 ) -> None:
     _cached(token)
     for n in range(3):
-        user_create(org=directory.org, fields=UserFields(user_name=f"u{n}@acme.example"))
+        user_create(
+            org=directory.org, fields=UserFields(user_name=f"u{n}@acme.example"), actor=OPERATOR
+        )
     assert directory.org.users.filter(has_seat=True).count() == 3
     with django_assert_num_queries(0):
         assert token_authenticate(token) is not None
@@ -122,7 +119,7 @@ def test_another_orgs_change_keeps_this_orgs_token_cached(
 ) -> None:
     _cached(token)
     _cached(other_token)
-    scim_policy_set(org=other_directory.org, deprovision="delete")
+    org_deprovision_set(org=other_directory.org, deprovision="delete", actor=OPERATOR)
     assert token_authenticate(token, database=False) is not None
     assert token_authenticate(other_token, database=False) is None
 
@@ -151,16 +148,7 @@ def test_a_rate_limit_edited_in_the_admin_applies_at_once(
     with time_machine.travel("2026-11-24 10:00:00+00:00", tick=False):
         for _ in range(3):
             assert scim.get("/Users").status_code == 200
-        form = {
-            "slug": org.slug,
-            "name": org.name,
-            "seats": org.seats,
-            "scim_rate_limit": 1,
-            "admins-TOTAL_FORMS": 0,
-            "admins-INITIAL_FORMS": 0,
-            "admins-MIN_NUM_FORMS": 0,
-            "admins-MAX_NUM_FORMS": 1000,
-        }
+        form = _org_form(org, scim_rate_limit=1)
         _saved(operator.post(f"/admin/directory/org/{org.pk}/change/", form))
     with time_machine.travel("2026-11-24 10:00:01+00:00", tick=False):
         assert scim.get("/Users").status_code == 200
@@ -170,8 +158,6 @@ def test_a_rate_limit_edited_in_the_admin_applies_at_once(
 def _directory_form(directory: ScimDirectory, **changes: Any) -> dict[str, Any]:
     form: dict[str, Any] = {
         "org": directory.org_id,
-        "deprovision": directory.deprovision,
-        "access_groups": [str(pk) for pk in directory.access_groups.values_list("pk", flat=True)],
         "deleted_at_0": "",
         "deleted_at_1": "",
     }
@@ -191,28 +177,29 @@ def test_a_directory_disabled_in_the_admin_refuses_the_next_request(
     assert_scim_error(scim.get("/Users"), 401)
 
 
+def _org_form(org: Org, **changes: Any) -> dict[str, Any]:
+    return {
+        "slug": org.slug,
+        "name": org.name,
+        "seats": org.seats,
+        "scim_rate_limit": "",
+        "deprovision": org.deprovision,
+        "access_groups": [str(pk) for pk in org.access_groups.values_list("pk", flat=True)],
+        "admins-TOTAL_FORMS": 0,
+        "admins-INITIAL_FORMS": 0,
+        "admins-MIN_NUM_FORMS": 0,
+        "admins-MAX_NUM_FORMS": 1000,
+    } | changes
+
+
 def test_access_groups_edited_in_the_admin_reach_the_next_request(
     redis_cache: None, operator: Client, directory: ScimDirectory, token: str
 ) -> None:
-    engineering = group_create(org=directory.org, display_name="Engineering")
+    org = directory.org
+    engineering = group_create(org=org, display_name="Engineering", actor=OPERATOR)
     assert _cached(token).directory.access_group_ids == []
-    form = _directory_form(directory, access_groups=[str(engineering.pk)])
-    _saved(operator.post(f"/admin/directory/scimdirectory/{directory.pk}/change/", form))
+    form = _org_form(org, access_groups=[str(engineering.pk)])
+    _saved(operator.post(f"/admin/directory/org/{org.pk}/change/", form))
     assert _cached(token).directory.access_group_ids == [engineering.pk]
-    _saved(
-        operator.post(
-            f"/admin/directory/scimdirectory/{directory.pk}/change/", form | {"access_groups": []}
-        )
-    )
+    _saved(operator.post(f"/admin/directory/org/{org.pk}/change/", form | {"access_groups": []}))
     assert _cached(token).directory.access_group_ids == []
-
-
-def test_a_token_revoked_in_the_admin_refuses_the_next_request(
-    redis_cache: None, operator: Client, directory: ScimDirectory, token: str
-) -> None:
-    scim = ScimClient(directory, token)
-    assert scim.get("/Users").status_code == 200
-    row = ScimToken.objects.get()
-    form = {"name": row.name, "revoked_at_0": "2026-11-24", "revoked_at_1": "10:00:00"}
-    _saved(operator.post(f"/admin/tokens/scimtoken/{row.pk}/change/", form))
-    assert_scim_error(scim.get("/Users"), 401)

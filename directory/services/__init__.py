@@ -1,0 +1,76 @@
+"""Writes to the directory. Every rule lives here once, whoever triggers it: SCIM, the
+console, the admin API or a manage.py command. Reads are in directory.selectors.
+
+One module per subject. A module imports only modules above it in this list, so there
+is no import cycle:
+
+    events          event_record: the provisioning event of a change
+    _common         private helpers: live-directory lock, If-Match check, _event
+    orgs            orgs, their deprovisioning policy, org admins, their summary emails
+    idp             the org's end-user identity provider
+    access          the org's access groups and the NOT_IN_ACCESS_GROUPS mark
+    seats           seats: take, free, assign, revoke
+    scim_directory  enable, disable, delete the SCIM directory; its name rule
+    users           end users
+    groups          groups and memberships
+
+Callers import from here (`from directory import services`); the names below are the
+public services and the values they take and return.
+"""
+
+from __future__ import annotations
+
+from directory.services.access import org_access_groups_set
+from directory.services.events import event_record
+from directory.services.groups import group_create, group_delete, group_update
+from directory.services.idp import idp_configure
+from directory.services.orgs import (
+    org_admin_add,
+    org_admin_summaries_set,
+    org_create,
+    org_deprovision_set,
+    org_update,
+)
+from directory.services.scim_directory import (
+    scim_directory_delete,
+    scim_disable,
+    scim_enable,
+    scim_name_rule_set,
+)
+from directory.services.seats import seat_assign, seat_revoke
+from directory.services.users import (
+    UserChange,
+    UserFields,
+    user_create,
+    user_delete,
+    user_deprovision,
+    user_patch,
+    user_update,
+)
+
+__all__ = [
+    "UserChange",
+    "UserFields",
+    "event_record",
+    "group_create",
+    "group_delete",
+    "group_update",
+    "idp_configure",
+    "org_access_groups_set",
+    "org_admin_add",
+    "org_admin_summaries_set",
+    "org_create",
+    "org_deprovision_set",
+    "org_update",
+    "scim_directory_delete",
+    "scim_disable",
+    "scim_enable",
+    "scim_name_rule_set",
+    "seat_assign",
+    "seat_revoke",
+    "user_create",
+    "user_delete",
+    "user_deprovision",
+    "user_patch",
+    "user_update",
+]

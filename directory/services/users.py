@@ -1,0 +1,430 @@
+"""End users: create, update, patch, deprovision and delete, each in one transaction
+with its event; seats and access marks follow."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from directory.audit import Actor, audit_record
+from directory.errors import Conflict, InvalidValue
+from directory.models import EndUser, Org, ProvisioningEvent, ScimDirectory, Source, UserEmail
+from directory.names import USER_NAME_KEY_MAX_LENGTH, user_name_key
+from directory.prepared import PreparedQuery, insert
+from directory.selectors import users_of_org_by_name
+from directory.services._common import Versions, _event, _version_check
+from directory.services.access import _access_group_ids
+from directory.services.seats import _seat_free, _seat_take
+
+
+@dataclass
+class UserFields:
+    """Every attribute of an end user that a client may set, already validated for
+    type. SCIM PUT/POST and console forms both end up here."""
+
+    user_name: str
+    external_id: str = ""
+    active: bool = True
+    display_name: str = ""
+    nick_name: str = ""
+    name_formatted: str = ""
+    given_name: str = ""
+    family_name: str = ""
+    middle_name: str = ""
+    honorific_prefix: str = ""
+    honorific_suffix: str = ""
+    title: str = ""
+    user_type: str = ""
+    preferred_language: str = ""
+    locale: str = ""
+    timezone: str = ""
+    profile_url: str = ""
+    emails: list[dict[str, Any]] = field(default_factory=list)
+    phone_numbers: list[dict[str, Any]] = field(default_factory=list)
+    addresses: list[dict[str, Any]] = field(default_factory=list)
+    employee_number: str = ""
+    cost_center: str = ""
+    organization: str = ""
+    division: str = ""
+    department: str = ""
+    manager_id: uuid.UUID | None = None
+
+
+USER_FIELD_NAMES = [f.name for f in fields(UserFields)]
+# Fields the optional name rule applies to.
+NAME_FIELDS = {
+    "given_name": "name.givenName",
+    "family_name": "name.familyName",
+    "middle_name": "name.middleName",
+    "name_formatted": "name.formatted",
+    "display_name": "displayName",
+    "nick_name": "nickName",
+}
+FORBIDDEN_NAME_CHARACTERS = set("@,#$!")
+
+
+@dataclass(frozen=True)
+class UserChange:
+    """What a user write did: the user as saved, and whether deprovisioning deleted it."""
+
+    user: EndUser
+    action: str
+    deleted: bool = False
+
+
+def _user_check(*, fields: UserFields, directory: ScimDirectory | None) -> None:
+    user_name = fields.user_name.strip()
+    if not user_name:
+        raise InvalidValue("userName is required", field="userName")
+    if len(user_name) > 254:
+        raise InvalidValue("userName is longer than 254 characters", field="userName")
+    if len(user_name_key(user_name)) > USER_NAME_KEY_MAX_LENGTH:
+        raise InvalidValue(
+            f"userName is longer than {USER_NAME_KEY_MAX_LENGTH} characters once case-folded",
+            field="userName",
+        )
+    if directory is not None and directory.reject_special_characters:
+        for name, label in NAME_FIELDS.items():
+            bad = FORBIDDEN_NAME_CHARACTERS & set(getattr(fields, name))
+            if bad:
+                raise InvalidValue(
+                    f"{label} contains characters this org does not allow: {' '.join(sorted(bad))}",
+                    field=label,
+                )
+
+
+def _manager_check(*, org: Org, manager_id: uuid.UUID | None, user_id: uuid.UUID | None) -> None:
+    if manager_id is None:
+        return
+    if manager_id == user_id:
+        raise InvalidValue("A user cannot be their own manager", field="manager")
+    if not org.users.filter(id=manager_id, removed_by_idp_at__isnull=True).exists():
+        raise InvalidValue(f"No user {manager_id} in this directory", field="manager")
+
+
+def _email_rows(user: EndUser) -> list[UserEmail]:
+    rows = []
+    for email in user.emails:
+        if isinstance(email, dict) and isinstance(email.get("value"), str) and email["value"]:
+            rows.append(
+                UserEmail(
+                    user=user,
+                    org_id=user.org_id,
+                    value=email["value"][:254],
+                    type=str(email.get("type") or "")[:32],
+                    primary=bool(email.get("primary")),
+                )
+            )
+    return rows
+
+
+# Runs on every create (directory.prepared: compiled once, not per call).
+_USER_NAMED_LOCKED = PreparedQuery(
+    lambda org_id, name: (
+        users_of_org_by_name(org_id).select_for_update().filter(user_name_key=name)
+    ),
+    samples=(-7_000_001, "prepared-sample-user-name"),
+)
+
+
+def user_create(
+    *,
+    org: Org,
+    fields: UserFields,
+    source: str = Source.MANUAL,
+    directory: ScimDirectory | None = None,
+    actor: Actor,
+) -> EndUser:
+    """Create an end user, in one transaction with its event.
+
+    userName is unique per org by its key, directory.names.user_name_key (Conflict
+    otherwise: a case or compatibility variant of a taken name is taken). A user
+    the IdP removed earlier under the "disable" policy comes back instead of a
+    new row, so re-assigning someone in the IdP never hits a 409 loop. Active
+    users get a seat while seats remain.
+    """
+    _user_check(fields=fields, directory=directory)
+    try:
+        with transaction.atomic():
+            # At most one: the key is unique per org.
+            existing = _USER_NAMED_LOCKED.first(org.pk, user_name_key(fields.user_name.strip()))
+            if existing is not None:
+                if existing.removed_by_idp_at is None:
+                    raise Conflict(
+                        f"A user with userName {fields.user_name!r} already exists",
+                        field="userName",
+                    )
+                return _user_revive(
+                    user=existing, fields=fields, source=source, directory=directory, actor=actor
+                )
+            _manager_check(org=org, manager_id=fields.manager_id, user_id=None)
+            user = EndUser(org=org, directory=directory, source=source)
+            for name in USER_FIELD_NAMES:
+                setattr(user, name, getattr(fields, name))
+            user.user_name = fields.user_name.strip()
+            # A new user belongs to no group yet: under an access-group restriction it
+            # starts outside, until a group push puts it in an allowed group.
+            if _access_group_ids(org=org, directory=directory):
+                user.access = EndUser.Access.NOT_IN_ACCESS_GROUPS
+            # Written as seated, the seat taken last: taking it locks the org row until
+            # COMMIT, and every create in the org queues on that lock, so it should be
+            # held for as few statements as possible.
+            if user.active:
+                user.has_seat = True
+                user.seat_changed_at = timezone.now()
+            insert(user)
+            for email in _email_rows(user):
+                insert(email)
+            if user.active and not _seat_take(org=org):
+                user.has_seat = False
+                user.seat_changed_at = None
+                EndUser.objects.filter(pk=user.pk).update(has_seat=False, seat_changed_at=None)
+            notes: list[str] = []
+            details: dict[str, Any] = {}
+            if user.active and not user.has_seat:
+                notes.append("No seat left for this user")
+                details["no_seat"] = True
+            if user.access:
+                notes.append("Not in the org's access groups (NOT_IN_ACCESS_GROUPS)")
+                details["access"] = user.access
+            _event(
+                user=user,
+                org=org,
+                action=ProvisioningEvent.Action.USER_CREATE,
+                directory=directory,
+                actor=actor,
+                message="; ".join(notes),
+                details=details or None,
+            )
+            return user
+    except IntegrityError:
+        # A concurrent create of the same userName won the race.
+        raise Conflict(
+            f"A user with userName {fields.user_name!r} already exists", field="userName"
+        ) from None
+
+
+def _user_revive(
+    *,
+    user: EndUser,
+    fields: UserFields,
+    source: str,
+    directory: ScimDirectory | None,
+    actor: Actor,
+) -> EndUser:
+    user.removed_by_idp_at = None
+    user.active = False  # _user_apply sees the activation and assigns a seat
+    change = _user_apply(user=user, fields=fields, directory=directory, actor=actor, source=source)
+    return change.user
+
+
+def user_update(
+    *,
+    user: EndUser,
+    fields: UserFields,
+    expected_version: Versions = None,
+    directory: ScimDirectory | None = None,
+    actor: Actor,
+) -> UserChange:
+    """Replace every attribute of the user (SCIM PUT, or PATCH after it was applied).
+
+    expected_version (If-Match) must match or VersionMismatch is raised. A userName
+    change keeps the user and must stay unique. active true->false runs the SCIM
+    org's deprovisioning policy: disable (keep, free the seat) or delete.
+    """
+    org = user.org
+    _user_check(fields=fields, directory=directory)
+    try:
+        with transaction.atomic():
+            locked = EndUser.objects.select_for_update().get(pk=user.pk)
+            _version_check(locked, expected_version)
+            _manager_check(org=org, manager_id=fields.manager_id, user_id=locked.id)
+            locked.org = org
+            return _user_apply(user=locked, fields=fields, directory=directory, actor=actor)
+    except IntegrityError:
+        raise Conflict(
+            f"A user with userName {fields.user_name!r} already exists", field="userName"
+        ) from None
+
+
+def user_patch(
+    *,
+    user: EndUser,
+    patch: Callable[[EndUser], UserFields],
+    expected_version: Versions = None,
+    directory: ScimDirectory | None = None,
+    actor: Actor,
+) -> UserChange:
+    """Change a user by `patch`, which computes its new fields from the user as it is
+    under the row lock (SCIM PATCH: the operations applied to the current resource), so
+    two PATCHes never apply to the same old state. expected_version as in user_update."""
+    with transaction.atomic():
+        locked = EndUser.objects.select_for_update().get(pk=user.pk)
+        _version_check(locked, expected_version)
+        return user_update(user=locked, fields=patch(locked), directory=directory, actor=actor)
+
+
+def _user_apply(
+    *,
+    user: EndUser,
+    fields: UserFields,
+    directory: ScimDirectory | None,
+    actor: Actor,
+    source: str | None = None,
+) -> UserChange:
+    """Write `fields` over a locked user; the caller holds the transaction."""
+    org = user.org
+    was_active = user.active
+    old_user_name = user.user_name
+    new_user_name = fields.user_name.strip()
+    new_key = user_name_key(new_user_name)
+    if new_key != user.user_name_key:
+        clash = org.users.filter(user_name_key=new_key).exclude(pk=user.pk).exists()
+        # A user without a key (its name collided with an older user's when migration
+        # 0009 introduced keys) that keeps its name stays as it was: updating or
+        # deprovisioning it must not fail on the other user.
+        still_colliding = user.user_name_key is None and new_key == user_name_key(old_user_name)
+        if clash and not still_colliding:
+            raise Conflict(
+                f"A user with userName {new_user_name!r} already exists", field="userName"
+            )
+        if not clash:
+            # Also gives such a user the key once it is free (renamed, or the other
+            # user deleted); the field keeps it current from then on.
+            user.user_name_key = new_key
+    changed = [n for n in USER_FIELD_NAMES if getattr(user, n) != getattr(fields, n)]
+    emails_changed = user.emails != fields.emails
+    for name in USER_FIELD_NAMES:
+        setattr(user, name, getattr(fields, name))
+    user.user_name = new_user_name
+    if directory is not None:
+        # Whoever the IdP updates joins its directory (after a directory was deleted
+        # and SCIM enabled again, existing users are linked, not duplicated).
+        user.directory = directory
+        user.source = Source.SCIM
+    elif source is not None:
+        user.source = source
+    user.version += 1
+
+    details: dict[str, Any] = {"changed": [n for n in changed if n != "active"]}
+    if old_user_name != new_user_name:
+        details["userName"] = {"old": old_user_name, "new": new_user_name}
+    action = ProvisioningEvent.Action.USER_UPDATE
+    outcome = ProvisioningEvent.Outcome.SUCCESS
+    message = ""
+
+    if was_active and not user.active:
+        # The org's policy is for what its IdP deactivates; an admin's change disables.
+        policy = org.deprovision if directory is not None else Org.Deprovision.DISABLE
+        if policy == Org.Deprovision.DELETE:
+            return _user_remove(
+                user=user,
+                directory=directory,
+                actor=actor,
+                message="Deactivated by the IdP; deleted by the org's deprovisioning policy",
+            )
+        action = ProvisioningEvent.Action.USER_DEACTIVATE
+        outcome = ProvisioningEvent.Outcome.DISABLED
+        message = "Deactivated by the IdP; kept as disabled"
+        if user.has_seat:
+            _seat_free(org=org, user=user)
+    elif not was_active and user.active:
+        action = ProvisioningEvent.Action.USER_REACTIVATE
+        if not user.has_seat and _seat_take(org=org):
+            user.has_seat = True
+            user.seat_changed_at = timezone.now()
+        if not user.has_seat:
+            message = "No seat left for this user"
+            details["no_seat"] = True
+
+    user.save()
+    if emails_changed:
+        UserEmail.objects.filter(user=user).delete()
+        UserEmail.objects.bulk_create(_email_rows(user))
+    _event(
+        user=user,
+        org=org,
+        action=action,
+        outcome=outcome,
+        directory=directory,
+        actor=actor,
+        message=message,
+        details=details,
+    )
+    return UserChange(user=user, action=action)
+
+
+def _user_remove(
+    *, user: EndUser, directory: ScimDirectory | None, actor: Actor, message: str
+) -> UserChange:
+    org = user.org
+    if user.has_seat:
+        _seat_free(org=org, user=user)
+    _event(
+        user=user,
+        org=org,
+        action=ProvisioningEvent.Action.USER_DELETE,
+        directory=directory,
+        actor=actor,
+        message=message,
+    )
+    # Memberships and email rows go with the user (CASCADE, in the same transaction).
+    EndUser.objects.filter(pk=user.pk).delete()
+    return UserChange(user=user, action=ProvisioningEvent.Action.USER_DELETE, deleted=True)
+
+
+def user_deprovision(
+    *,
+    user: EndUser,
+    directory: ScimDirectory,
+    expected_version: Versions = None,
+    actor: Actor,
+) -> UserChange:
+    """The IdP deleted the user (SCIM DELETE). Under the org's "delete" policy the user is
+    removed; under "disable" it stays, disabled and marked removed by the IdP, and
+    SCIM no longer sees it."""
+    with transaction.atomic():
+        locked = EndUser.objects.select_for_update().select_related("org").get(pk=user.pk)
+        _version_check(locked, expected_version)
+        if locked.org.deprovision == Org.Deprovision.DELETE:
+            return _user_remove(
+                user=locked,
+                directory=directory,
+                actor=actor,
+                message="Deleted by the IdP",
+            )
+        if locked.has_seat:
+            _seat_free(org=locked.org, user=locked)
+        locked.active = False
+        locked.removed_by_idp_at = timezone.now()
+        locked.version += 1
+        locked.save()
+        _event(
+            user=locked,
+            org=locked.org,
+            action=ProvisioningEvent.Action.USER_DELETE,
+            outcome=ProvisioningEvent.Outcome.DISABLED,
+            directory=directory,
+            actor=actor,
+            message="Deleted by the IdP; kept as disabled (deprovisioning policy: disable)",
+        )
+        return UserChange(user=locked, action=ProvisioningEvent.Action.USER_DELETE)
+
+
+def user_delete(*, user: EndUser, actor: Actor) -> None:
+    """Delete a user permanently (an admin's decision, from the console or the API).
+    Frees the user's seat for the longest-waiting user."""
+    with transaction.atomic():
+        locked = EndUser.objects.select_for_update().select_related("org").get(pk=user.pk)
+        _user_remove(
+            user=locked,
+            directory=None,
+            actor=actor,
+            message=f"Deleted permanently by {actor.who}",
+        )
+        audit_record(org=locked.org, actor=actor, action="user.delete", target=locked.user_name)
