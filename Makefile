@@ -39,6 +39,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 # Refresh docs/screenshots/*.png from the browser tests (needs /usr/bin/chromium).
 screenshots: system-packages $(BIN)/.installed

@@ -25,6 +25,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from directory.audit import operator_actor  # noqa: E402
 from directory.models import Group, Org, ScimDirectory  # noqa: E402
 from directory.names import user_name_key  # noqa: E402
 from directory.services import idp_configure, org_create, scim_enable  # noqa: E402
@@ -32,8 +33,8 @@ from directory.services import idp_configure, org_create, scim_enable  # noqa: E
 
 def ensure_org(slug: str) -> tuple[Org, ScimDirectory]:
     org = Org.objects.filter(slug=slug).first() or org_create(slug=slug, name=slug, seats=10**7)
-    idp_configure(org=org, provider="okta", protocol="saml")
-    return org, scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=operator_actor())
+    return org, scim_enable(org=org, actor=operator_actor())
 
 
 def load_users(org: Org, directory: ScimDirectory, count: int, prefix: str) -> list[uuid.UUID]:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from directory.models import IdentityProvider, ScimDirectory
+from directory.models import IdentityProvider, Org
 
 
 class IdentityProviderForm(forms.Form):
@@ -34,8 +34,8 @@ class DeprovisionForm(forms.Form):
     deprovision = forms.ChoiceField(
         label="When the IdP deactivates or removes a user",
         choices=[
-            (ScimDirectory.Deprovision.DISABLE, "Disable: keep the user, marked disabled"),
-            (ScimDirectory.Deprovision.DELETE, "Delete: remove the user and free the seat"),
+            (Org.Deprovision.DISABLE, "Disable: keep the user, marked disabled"),
+            (Org.Deprovision.DELETE, "Delete: remove the user and free the seat"),
         ],
         widget=forms.RadioSelect,
     )
@@ -78,14 +78,17 @@ class AccessPolicyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Leave all unchecked to let every user in.",
     )
-    reject_special_characters = forms.BooleanField(
-        label="Refuse names containing @ , # $ !",
-        required=False,
-    )
 
     def __init__(self, *args: Any, group_names: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["access_groups"].choices = [(n, n) for n in group_names]  # type: ignore[attr-defined]
+
+
+class NameRuleForm(forms.Form):
+    reject_special_characters = forms.BooleanField(
+        label="Refuse names containing @ , # $ ! from the IdP",
+        required=False,
+    )
 
 
 class ApiKeyForm(forms.Form):

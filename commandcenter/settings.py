@@ -170,7 +170,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES: dict[str, dict[str, Any]] = {
     "default": (
         {
-            "BACKEND": "commandcenter.cache.RedisCache",
+            "BACKEND": "directory.cache.RedisCache",
             "LOCATION": REDIS_URL,
         }
         if REDIS_URL

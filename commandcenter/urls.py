@@ -30,6 +30,7 @@ org_patterns = [
     path("settings/deprovisioning/", views.settings_deprovision, name="settings-deprovision"),
     path("settings/summaries/", views.settings_summaries, name="settings-summaries"),
     path("settings/access/", views.settings_access, name="settings-access"),
+    path("settings/scim/name-rule/", views.settings_name_rule, name="settings-name-rule"),
 ]
 
 urlpatterns = [
@@ -69,6 +70,7 @@ urlpatterns = [
     path("", views.home, name="home"),
 ]
 
-handler400 = "commandcenter.views.error_400"
-handler404 = "commandcenter.views.error_404"
-handler500 = "commandcenter.views.error_500"
+# SCIM Error JSON under /scim/, Django's own pages elsewhere.
+handler400 = "scim.error_pages.error_400"
+handler404 = "scim.error_pages.error_404"
+handler500 = "scim.error_pages.error_500"

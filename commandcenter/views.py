@@ -13,7 +13,6 @@ from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from commandcenter.forms import (
@@ -24,6 +23,7 @@ from commandcenter.forms import (
     IdentityProviderForm,
     ManualGroupForm,
     ManualUserForm,
+    NameRuleForm,
     SummaryForm,
     TokenForm,
 )
@@ -120,7 +120,7 @@ def user_new(request: HttpRequest, slug: str) -> HttpResponse:
                 emails=[{"value": email, "type": "work", "primary": True}],
             ),
             source=Source.MANUAL,
-            client=f"console: {_user(request).username}",
+            actor=_actor(request),
         )
     except DirectoryError as e:
         messages.error(request, e.message)
@@ -210,7 +210,7 @@ def group_new(request: HttpRequest, slug: str) -> HttpResponse:
             org=org,
             display_name=form.cleaned_data["display_name"],
             source=Source.MANUAL,
-            client=f"console: {_user(request).username}",
+            actor=_actor(request),
         )
     except DirectoryError as e:
         messages.error(request, e.message)
@@ -291,7 +291,7 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
     directory = selectors.scim_directory_get(org=org)
     tokens = list(directory.tokens.select_related("created_by")) if directory else []
     active = [t for t in tokens if t.revoked_at is None]
-    access_groups = [g.display_name for g in directory.access_groups.all()] if directory else []
+    access_groups = [g.display_name for g in selectors.access_group_list(org=org)]
     membership = org.admins.get(user=_user(request))
     try:
         selectors.scim_check_prerequisites(org=org)
@@ -320,21 +320,20 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
         "token_limit": MAX_ACTIVE_TOKENS,
         "at_token_limit": len(active) >= MAX_ACTIVE_TOKENS,
         "token_form": TokenForm(),
-        "deprovision_form": DeprovisionForm(
-            initial={"deprovision": directory.deprovision if directory else "disable"}
-        ),
+        "deprovision_form": DeprovisionForm(initial={"deprovision": org.deprovision}),
         "summary_form": SummaryForm(initial={"summary_emails": membership.summary_emails}),
         "access_form": AccessPolicyForm(
             group_names=[g.display_name for g in selectors.group_choices(org=org)],
-            initial={
-                "access_groups": access_groups,
-                "reject_special_characters": directory.reject_special_characters,
-            }
+            initial={"access_groups": access_groups},
+        ),
+        "name_rule_form": NameRuleForm(
+            initial={"reject_special_characters": directory.reject_special_characters}
             if directory
-            else None,
+            else None
         ),
         "delete_form": ConfirmSlugForm(slug=org.slug),
         "access_groups": access_groups,
+        "outside_access_groups": selectors.user_list(org=org, seat="access").count(),
         "section": "settings",
     }
     context.update(extra)
@@ -436,10 +435,10 @@ def settings_deprovision(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "Choose Disable or Delete.")
         return redirect("settings", slug=org.slug)
     try:
-        directory = services.scim_policy_set(
+        org = services.org_deprovision_set(
             org=org, deprovision=form.cleaned_data["deprovision"], actor=_actor(request)
         )
-        messages.success(request, f"Deprovisioning set to {directory.get_deprovision_display()}.")
+        messages.success(request, f"Deprovisioning set to {org.get_deprovision_display()}.")
     except DirectoryError as e:
         messages.error(request, e.message)
     return redirect("settings", slug=org.slug)
@@ -474,7 +473,8 @@ def settings_scim_delete(request: HttpRequest, slug: str) -> HttpResponse:
         messages.success(
             request,
             "The SCIM directory is deleted: syncing stopped and its tokens are revoked. "
-            "Its users and groups stay, as manual entries.",
+            "Its users and groups stay, as manual entries; the deprovisioning policy and "
+            "the access groups stay too.",
         )
     except DirectoryError as e:
         messages.error(request, e.message)
@@ -492,13 +492,8 @@ def settings_access(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "Choose groups from the list.")
         return redirect("settings", slug=org.slug)
     try:
-        groups = services.scim_access_groups_set(
+        groups = services.org_access_groups_set(
             org=org, names=form.cleaned_data["access_groups"], actor=_actor(request)
-        )
-        services.scim_name_rule_set(
-            org=org,
-            enabled=form.cleaned_data["reject_special_characters"],
-            actor=_actor(request),
         )
     except DirectoryError as e:
         messages.error(request, e.message)
@@ -512,28 +507,25 @@ def settings_access(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("settings", slug=org.slug)
 
 
-# Error pages: SCIM clients get SCIM Error JSON even for errors Django raises before any
-# SCIM view runs (a Host header not in ALLOWED_HOSTS, say); everyone else gets HTML.
-
-
-def _scim_error(request: HttpRequest, status: int, detail: str) -> HttpResponse | None:
-    if not request.path.startswith("/scim/"):
-        return None
-    from scim.errors import ScimError
-
-    return ScimError(status, detail).response()
-
-
-def error_400(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return _scim_error(request, 400, "Bad request") or defaults.bad_request(request, exception)
-
-
-def error_404(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return _scim_error(request, 404, "Not found") or defaults.page_not_found(request, exception)
-
-
-def error_500(request: HttpRequest) -> HttpResponse:
-    return _scim_error(request, 500, "Internal error") or defaults.server_error(request)
+@login_required
+@require_POST
+def settings_name_rule(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    form = NameRuleForm(request.POST)
+    form.is_valid()
+    wanted = bool(form.cleaned_data.get("reject_special_characters"))
+    try:
+        services.scim_name_rule_set(org=org, enabled=wanted, actor=_actor(request))
+    except DirectoryError as e:
+        messages.error(request, e.message)
+        return redirect("settings", slug=org.slug)
+    messages.success(
+        request,
+        "Names with @ , # $ ! from the IdP are refused."
+        if wanted
+        else "Names from the IdP may contain any character.",
+    )
+    return redirect("settings", slug=org.slug)
 
 
 # API keys (per admin, for /api/v1/) ---------------------------------------------------

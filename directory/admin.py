@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.http import HttpRequest
 
+from directory import services
+from directory.audit import Actor
 from directory.models import (
+    AuditEvent,
     EndUser,
     Group,
     IdentityProvider,
@@ -22,13 +29,64 @@ class OrgAdminInline(admin.TabularInline[OrgAdmin, Org]):
     raw_id_fields = ["user"]
 
 
+class OrgForm(forms.ModelForm[Org]):
+    """The org's row, plus its deprovisioning policy and access groups, which the
+    services write (OrgModelAdmin.save_related), never this form."""
+
+    deprovision = forms.ChoiceField(
+        label="Deprovisioning", choices=Org.Deprovision.choices, initial=Org.Deprovision.DISABLE
+    )
+    access_groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.none(),
+        required=False,
+        widget=FilteredSelectMultiple("access groups", is_stacked=False),
+        help_text="Only members of these groups get access; none: every user does.",
+    )
+
+    class Meta:
+        model = Org
+        fields = ["slug", "name", "seats", "scim_rate_limit"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        org = self.instance
+        self.initial["deprovision"] = org.deprovision
+        if org.pk is None:
+            del self.fields["access_groups"]  # a new org has no groups to choose from
+            return
+        groups = self.fields["access_groups"]
+        groups.queryset = org.groups.order_by("display_name")  # type: ignore[attr-defined]
+        self.initial["access_groups"] = list(org.access_groups.all())
+
+
 @admin.register(Org)
 class OrgModelAdmin(admin.ModelAdmin[Org]):
-    list_display = ["slug", "name", "seats", "created_at"]
+    form = OrgForm
+    # Not written from the form: OrgForm's fields of the same names go to the services.
+    exclude = ["deprovision", "access_groups"]
+    list_display = ["slug", "name", "seats", "deprovision", "created_at"]
+    list_filter = ["deprovision"]
     search_fields = ["slug", "name"]
     inlines = [OrgAdminInline]
     # A counter the seat services keep equal to the users holding a seat.
     readonly_fields = ["seats_used"]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Through the services, as the console does it: audited, and every user's
+        # NOT_IN_ACCESS_GROUPS mark follows the access groups at once.
+        org, data = form.instance, form.cleaned_data
+        actor = Actor(
+            who=request.user.get_username(),
+            via=AuditEvent.Via.ADMIN,
+            ip=request.META.get("REMOTE_ADDR"),
+        )
+        if "deprovision" in form.changed_data:
+            services.org_deprovision_set(org=org, deprovision=data["deprovision"], actor=actor)
+        if "access_groups" in form.changed_data:
+            services.org_access_groups_set(
+                org=org, names=[g.display_name for g in data["access_groups"]], actor=actor
+            )
 
 
 @admin.register(OrgAdmin)
@@ -48,11 +106,10 @@ class IdentityProviderModelAdmin(admin.ModelAdmin[IdentityProvider]):
 
 @admin.register(ScimDirectory)
 class ScimDirectoryModelAdmin(admin.ModelAdmin[ScimDirectory]):
-    list_display = ["id", "org", "enabled", "deprovision", "created_at", "deleted_at"]
-    list_filter = ["enabled", "deprovision"]
+    list_display = ["id", "org", "enabled", "created_at", "deleted_at"]
+    list_filter = ["enabled"]
     search_fields = ["org__slug", "id"]
     readonly_fields = ["id", "created_at"]
-    filter_horizontal = ["access_groups"]
 
 
 @admin.register(EndUser)

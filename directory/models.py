@@ -42,6 +42,14 @@ class NameKeyField(models.CharField[str | None, str | None]):
 
 
 class Org(models.Model):
+    """A customer org. Its deprovisioning policy and access groups are its own, not its
+    SCIM directory's: they hold whichever way users arrive (SCIM, the console, LDAP
+    later), before a directory exists and after it is deleted."""
+
+    class Deprovision(models.TextChoices):
+        DISABLE = "disable", "Disable"
+        DELETE = "delete", "Delete"
+
     slug = models.SlugField(max_length=63, unique=True)
     name = models.CharField(max_length=200)
     seats = models.PositiveIntegerField(default=100)
@@ -51,6 +59,16 @@ class Org(models.Model):
     # SCIM requests per second the org's IdPs may send, all tokens together; empty
     # means the SCIM_RATE_PER_ORG setting.
     scim_rate_limit = models.PositiveIntegerField(null=True, blank=True)
+    # What happens when the IdP deactivates or deletes a user.
+    deprovision = models.CharField(
+        max_length=10, choices=Deprovision.choices, default=Deprovision.DISABLE
+    )
+    # Only members of these groups get access (none: everyone does). Changed only by
+    # directory.services.access, which keeps every user's NOT_IN_ACCESS_GROUPS mark
+    # in step with them.
+    access_groups: models.ManyToManyField[Group, Any] = models.ManyToManyField(
+        "Group", blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -117,22 +135,13 @@ class ScimDirectory(models.Model):
 
     Its UUID is part of the Base URL. Deleting a directory keeps the row
     (deleted_at) so events and users can still say where they came from; an org
-    has at most one directory that is not deleted.
+    has at most one directory that is not deleted. The org's policies are on Org;
+    the name rule is the directory's, since only what the IdP sends is checked.
     """
-
-    class Deprovision(models.TextChoices):
-        DISABLE = "disable", "Disable"
-        DELETE = "delete", "Delete"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey(Org, models.CASCADE, related_name="scim_directories")
     enabled = models.BooleanField(default=True)
-    deprovision = models.CharField(
-        max_length=10, choices=Deprovision.choices, default=Deprovision.DISABLE
-    )
-    access_groups: models.ManyToManyField[Group, Any] = models.ManyToManyField(
-        "Group", blank=True, related_name="+"
-    )
     reject_special_characters = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -160,10 +169,16 @@ class ScimDirectory(models.Model):
 
     @cached_property
     def access_group_ids(self) -> list[uuid.UUID]:
-        """The groups whose members alone have access (empty: everyone has). Kept on
-        the instance, and so with a cached token: whatever changes the list forgets
-        both (directory.services)."""
-        return list(self.access_groups.values_list("id", flat=True))
+        """The org's access groups (Org.access_groups; empty: everyone has access).
+        Kept on the instance, and so with a cached token (tokens.auth), for the SCIM
+        requests that read them on every create: directory.services.access forgets it
+        on the instance when it changes the list, and tokens.receivers drops the cached
+        tokens."""
+        return list(
+            Org.access_groups.through.objects.filter(org_id=self.org_id).values_list(
+                "group_id", flat=True
+            )
+        )
 
 
 class Source(models.TextChoices):
@@ -414,6 +429,8 @@ class AuditEvent(models.Model):
         CONSOLE = "console", "Console"
         API = "api", "API"
         CLI = "cli", "manage.py"
+        SCIM = "scim", "SCIM"
+        ADMIN = "admin", "Django admin"
 
     id = models.BigAutoField(primary_key=True)
     org = models.ForeignKey(Org, models.CASCADE, related_name="audit_events")

@@ -1,10 +1,15 @@
-"""The hourly schedule without Celery beat, for embedded mode (`manage.py serve` runs it).
+"""The schedule without Celery beat, for embedded mode (`manage.py serve` runs it).
 
-It runs the tasks of the beat schedule (commandcenter/celery.py) in this process: the
-summaries at minute 0, event pruning once a day. Tasks are eager without REDIS_URL, so
-the work is the same code a Celery worker runs. A summary whose send failed is tried
-again with backoff, as a worker's retries would; the claim in directory.summaries keeps
-any number of runs from sending one twice.
+It runs the jobs of directory.schedule, the table beat's configuration is built from, in
+this process and at the times beat would (a few seconds past them). Tasks are eager
+without REDIS_URL, so the work is the same code a Celery worker runs. A run that failed
+(for the summaries: an email is still unsent) runs again after the job's retry delays,
+as a worker's retries would; the claim in directory.summaries keeps any number of runs
+from sending a summary twice.
+
+Every job also runs when the scheduler starts, catching up on whatever came due while it
+was stopped: the summaries' dispatch sends those of the last 24 hours, and pruning old
+events again is harmless.
 """
 
 from __future__ import annotations
@@ -16,67 +21,90 @@ from datetime import datetime, timedelta
 
 from django.db import close_old_connections
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from directory.summaries import hour_start, summaries_unsent
-from directory.tasks import events_prune as events_prune_task
-from directory.tasks import summaries_dispatch as summaries_dispatch_task
+from directory.schedule import SCHEDULE, SUMMARIES, Job
+from directory.summaries import summaries_unsent
 
 logger = logging.getLogger(__name__)
 
-# A few seconds past minute 0, so the clock of this process being slightly behind the
-# database's never makes the hour that just ended look unfinished.
-PAST_THE_HOUR = timedelta(seconds=5)
-# After a failed run: 1, 2, 4, 8, 16 minutes, then hourly (the catch-up covers 24 h).
-RETRY_DELAYS = tuple(timedelta(minutes=m) for m in (1, 2, 4, 8, 16))
-PRUNE_EVERY = timedelta(days=1)
+# A few seconds past each time, so the clock of this process being slightly behind the
+# web workers' never makes the hour that just ended look unfinished.
+PAST_THE_MINUTE = timedelta(seconds=5)
 
 
-def next_run_at(*, now: datetime, failures: int) -> datetime:
-    """When to run next: the next minute 0, or sooner after `failures` failed runs."""
-    next_hour = hour_start(now) + timedelta(hours=1) + PAST_THE_HOUR
-    if failures == 0:
-        return next_hour
-    delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS)) - 1]
-    return min(next_hour, now + delay)
+def _summaries_left() -> str | None:
+    # The sends run inside the dispatch here, and a failed one is logged, not raised.
+    unsent = summaries_unsent()
+    return f"{unsent} summary email(s) not sent yet" if unsent else None
+
+
+# What a job's run can leave undone without raising: it then counts as failed.
+LEFT_UNDONE: dict[str, Callable[[], str | None]] = {SUMMARIES.name: _summaries_left}
+
+
+def next_run_at(*, now: datetime, failures: int, job: Job = SUMMARIES) -> datetime:
+    """When to run `job` next: just past its next time, or sooner after `failures`
+    failed runs in a row while its retry delays last."""
+    scheduled = job.next_after(now) + PAST_THE_MINUTE
+    delays = job.retry.delays
+    if not 0 < failures <= len(delays):
+        return scheduled
+    return min(scheduled, now + delays[failures - 1])
 
 
 class Scheduler:
     """Runs the schedule until stop() (a signal handler calls it)."""
 
-    def __init__(self, *, say: Callable[[str], None] = logger.info) -> None:
+    def __init__(
+        self, *, jobs: tuple[Job, ...] = SCHEDULE, say: Callable[[str], None] = logger.info
+    ) -> None:
+        self.jobs = jobs
         self.say = say
         self.running = True
-        self.failures = 0
-        self.last_prune: datetime | None = None
+        self.failures = {job.name: 0 for job in jobs}
+        self.next_run: dict[str, datetime] = {}  # a job not in it yet is due at once
+        self.last_run: dict[str, datetime] = {}
 
     def stop(self) -> None:
         self.running = False
 
+    def due(self, now: datetime) -> list[Job]:
+        return [j for j in self.jobs if j.name not in self.next_run or self.next_run[j.name] <= now]
+
     def run_once(self) -> bool:
-        """Dispatch the due summaries (and prune, once a day); False if some are unsent."""
+        """Run the jobs that are due (every job, the first time); False if one failed."""
         close_old_connections()  # a long-lived process: drop connections the DB closed
+        ok = True
+        for job in self.due(timezone.now()):
+            succeeded = self._run(job)
+            self.failures[job.name] = 0 if succeeded else self.failures[job.name] + 1
+            self.next_run[job.name] = next_run_at(
+                now=timezone.now(), failures=self.failures[job.name], job=job
+            )
+            ok = ok and succeeded
+        return ok
+
+    def _run(self, job: Job) -> bool:
         try:
             # apply(): run here and now; the sends it queues run eagerly too.
-            summaries_dispatch_task.apply()
-            now = timezone.now()
-            if self.last_prune is None or now - self.last_prune >= PRUNE_EVERY:
-                events_prune_task.apply()
-                self.last_prune = now
-            unsent = summaries_unsent()
+            import_string(job.task).apply()
+            self.last_run[job.name] = timezone.now()
+            left = LEFT_UNDONE[job.name]() if job.name in LEFT_UNDONE else None
         except Exception as e:  # the database may be away: keep the schedule alive
-            self.say(f"Scheduler: run failed, will retry: {e}")
+            self.say(f"Scheduler: {job.name} failed, will retry: {e}")
             return False
-        if unsent:
-            self.say(f"Scheduler: {unsent} summary email(s) not sent yet, will retry")
-        return unsent == 0
+        if left:
+            self.say(f"Scheduler: {left}, will retry")
+        return not left
 
     def run(self) -> None:
-        """Run now (catching up on hours missed while stopped), then at every minute 0."""
-        self.say("Scheduler: hourly summaries at minute 0, event pruning daily")
-        next_run = timezone.now()
+        """Run every job now (catching up on what was missed while stopped), then at its
+        times."""
+        times = ", ".join(f"{job.name} at {job.cron}" for job in self.jobs)
+        self.say(f"Scheduler: {times} (UTC)")
         while self.running:
-            if timezone.now() >= next_run:
-                self.failures = 0 if self.run_once() else self.failures + 1
-                next_run = next_run_at(now=timezone.now(), failures=self.failures)
+            if self.due(timezone.now()):
+                self.run_once()
             # Short sleeps, so a stop signal ends the loop within a second.
             time.sleep(1)

@@ -50,6 +50,11 @@ def org_list_for_admin(*, user: User | AnonymousUser) -> QuerySet[Org]:
     return Org.objects.filter(admins__user=user).order_by("name", "slug")
 
 
+def access_group_list(*, org: Org) -> QuerySet[Group]:
+    """The org's access groups, by name (none: every user gets access)."""
+    return org.access_groups.order_by(Lower("display_name"), "id")
+
+
 def scim_directory_get(*, org: Org) -> ScimDirectory | None:
     """The org's SCIM directory that is not deleted (enabled or not), if any."""
     return org.scim_directories.filter(deleted_at__isnull=True).first()

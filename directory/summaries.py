@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -71,22 +72,19 @@ def summaries_unsent(*, now: datetime | None = None) -> int:
     ).count()
 
 
-def summaries_dispatch(*, now: datetime | None = None) -> int:
-    """Queue one summary task per due (org, hour); returns how many were queued.
+def summaries_dispatch(*, send: Callable[[int, str], object], now: datetime | None = None) -> int:
+    """Queue one summary per due (org, hour) with `send(org_id, hour_iso)` (the send
+    task's `delay`: directory.tasks passes it in); returns how many were queued.
 
     Beat calls this at minute 0 every hour; it also catches up on hours missed while
     the service was down."""
-    from directory.tasks import summary_send as summary_send_task
-
     due = summaries_due(now=now)
 
     def enqueue(org_id: int, hour: datetime) -> None:
         # robust: a send that cannot be queued (broker down) or, run eagerly in embedded
         # mode, keeps failing after its retries is logged and left unsent for the next
         # dispatch; it must not keep the other orgs' summaries from going out.
-        transaction.on_commit(
-            lambda: summary_send_task.delay(org_id, hour.isoformat()), robust=True
-        )
+        transaction.on_commit(lambda: send(org_id, hour.isoformat()), robust=True)
 
     for org_id, hour in due:
         enqueue(org_id, hour)

@@ -12,28 +12,22 @@ from celery import shared_task
 
 from directory import summaries
 from directory.models import Org
+from directory.schedule import SUMMARIES
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
 def summaries_dispatch() -> int:
-    """Beat, minute 0: queue the summary of every org with events in an ended hour."""
-    return summaries.summaries_dispatch()
+    """Minute 0 (directory.schedule): queue the summary of every org with events in an
+    ended hour."""
+    return summaries.summaries_dispatch(send=summary_send.delay)
 
 
-# Sending is retried with exponential backoff (1, 2, 4, 8, 16 minutes); the claim in
-# summary_send keeps every retry from sending twice. A failed send releases its claim, so
-# after the last retry the next hourly dispatch tries again (for 24 hours).
-@shared_task(
-    bind=True,
-    ignore_result=True,
-    autoretry_for=(Exception,),
-    retry_backoff=60,
-    retry_backoff_max=30 * 60,
-    retry_jitter=False,
-    max_retries=5,
-)
+# Sending is retried with the summaries' backoff in the schedule (1, 2, 4, 8, 16 minutes);
+# the claim in summary_send keeps every retry from sending twice. A failed send releases
+# its claim, so after the last retry the next hourly dispatch tries again (for 24 hours).
+@shared_task(bind=True, ignore_result=True, **SUMMARIES.retry.celery_options())
 def summary_send(self: object, org_id: int, hour: str) -> int:
     org = Org.objects.filter(pk=org_id).first()
     if org is None:
@@ -44,5 +38,5 @@ def summary_send(self: object, org_id: int, hour: str) -> int:
 
 @shared_task(ignore_result=True)
 def events_prune() -> int:
-    """Daily: drop events older than the retention period."""
+    """Daily (directory.schedule): drop events older than the retention period."""
     return summaries.events_prune()

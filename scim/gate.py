@@ -24,6 +24,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
 from directory import services
+from directory.audit import Actor, scim_actor
 from directory.errors import DirectoryError
 from directory.models import (
     Org,
@@ -188,7 +189,7 @@ class ScimViewMixin:
                     message="Throttled: the IdP sent more requests per second than this "
                     "org's SCIM rate limit allows; they were refused with 429 and retried",
                     status_code=429,
-                    client=self.client,
+                    actor=self.actor,
                 )
             self.caller = None  # no failure event per refused request
             raise ScimError(
@@ -221,8 +222,12 @@ class ScimViewMixin:
         return self.scim.directory.base_url
 
     @property
-    def client(self) -> str:
-        return str(self.request.META.get("HTTP_USER_AGENT", ""))[:255]
+    def actor(self) -> Actor:
+        """The IdP's SCIM client, as the provisioning services record it."""
+        return scim_actor(
+            user_agent=str(self.request.META.get("HTTP_USER_AGENT", "")),
+            ip=self.request.META.get("REMOTE_ADDR"),
+        )
 
     def json_body(self, request: HttpRequest) -> Any:
         if request.content_type in _FORM_TYPES:
@@ -265,7 +270,7 @@ class ScimViewMixin:
                 resource_name=name,
                 message=storable_text(error.detail),
                 status_code=error.status,
-                client=self.client,
+                actor=self.actor,
             )
         except Exception:
             # The IdP must still get its SCIM error; losing the event is the lesser harm.

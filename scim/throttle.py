@@ -15,7 +15,7 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 
-from commandcenter.cache import cached_then_counted, counters_hit
+from directory.cache import cached_then_counted, counters_hit
 from directory.models import Org
 from scim.errors import ScimError
 from tokens.auth import token_authenticate

@@ -190,7 +190,7 @@ class UsersView(_UserResource, scim2_views.UsersView):
             fields=fields,
             source=Source.SCIM,
             directory=self.scim.directory,
-            client=self.client,
+            actor=self.actor,
         )
         return self.respond(user, status=201, new=user.version == 1)
 
@@ -221,7 +221,7 @@ class UserView(_UserResource, scim2_views.UsersView):
             fields=fields,
             expected_version=self.expected_version(request),
             directory=self.scim.directory,
-            client=self.client,
+            actor=self.actor,
         )
         if change.deleted:
             return scim_response(self.render(change.user, groups=False))
@@ -245,7 +245,7 @@ class UserView(_UserResource, scim2_views.UsersView):
             patch=apply,
             expected_version=self.expected_version(request),
             directory=self.scim.directory,
-            client=self.client,
+            actor=self.actor,
         )
         if change.deleted:
             return scim_response(None, status=204)
@@ -257,7 +257,7 @@ class UserView(_UserResource, scim2_views.UsersView):
             user=user,
             directory=self.scim.directory,
             expected_version=self.expected_version(request),
-            client=self.client,
+            actor=self.actor,
         )
         return scim_response(None, status=204)
 
@@ -347,7 +347,7 @@ class GroupsView(_GroupResource, scim2_views.GroupsView):
             member_ids=member_ids or [],
             source=Source.SCIM,
             directory=self.scim.directory,
-            client=self.client,
+            actor=self.actor,
         )
         return self.respond(group, status=201)
 
@@ -378,7 +378,7 @@ class GroupView(_GroupResource, scim2_views.GroupsView):
             member_ops=[("replace", member_ids or [])],
             expected_version=self.expected_version(request),
             directory=self.scim.directory,
-            client=self.client,
+            actor=self.actor,
         )
         return self.respond(group)
 
@@ -397,7 +397,7 @@ class GroupView(_GroupResource, scim2_views.GroupsView):
             member_ops=plan.member_ops,
             expected_version=self.expected_version(request),
             directory=self.scim.directory,
-            client=self.client,
+            actor=self.actor,
         )
         return self.respond(group)
 
@@ -407,7 +407,7 @@ class GroupView(_GroupResource, scim2_views.GroupsView):
             group=group,
             directory=self.scim.directory,
             expected_version=self.expected_version(request),
-            client=self.client,
+            actor=self.actor,
         )
         return scim_response(None, status=204)
 

@@ -15,6 +15,7 @@ from django.core.servers.basehttp import ServerHandler, WSGIRequestHandler, WSGI
 
 from directory.models import Org, ScimDirectory
 from directory.services import idp_configure, org_admin_add, org_create, scim_enable
+from tests.actors import OPERATOR
 from tokens.services import token_issue
 
 
@@ -118,7 +119,7 @@ def redis_cache(redis_url: str, settings: Any) -> None:
     settings.REDIS_URL = redis_url
     settings.CACHES = {
         "default": {
-            "BACKEND": "commandcenter.cache.RedisCache",
+            "BACKEND": "directory.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": uuid.uuid4().hex[:12],
         }
@@ -173,14 +174,14 @@ def other_admin(other_org: Org) -> User:
 
 @pytest.fixture
 def directory(org: Org) -> ScimDirectory:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    return scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    return scim_enable(org=org, actor=OPERATOR)
 
 
 @pytest.fixture
 def other_directory(other_org: Org) -> ScimDirectory:
-    idp_configure(org=other_org, provider="entra", protocol="oidc")
-    return scim_enable(org=other_org)
+    idp_configure(org=other_org, provider="entra", protocol="oidc", actor=OPERATOR)
+    return scim_enable(org=other_org, actor=OPERATOR)
 
 
 @pytest.fixture

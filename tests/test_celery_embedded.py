@@ -23,6 +23,7 @@ from django.utils import timezone
 from directory.models import Org, ProvisioningEvent, SummaryLog
 from directory.services import event_record
 from directory.summaries import hour_start
+from tests.actors import OPERATOR
 from tests.conftest import free_port
 from tests.test_celery_worker import ROOT, _database_url
 
@@ -59,6 +60,7 @@ def test_serve_runs_the_site_and_the_hourly_summaries_and_stops_both(
             outcome=ProvisioningEvent.Outcome.SUCCESS,
             resource_type="User",
             resource_name="embedded@acme.example",
+            actor=OPERATOR,
         )
     outbox = tmp_path / "outbox"
     port = free_port()

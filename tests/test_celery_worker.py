@@ -24,6 +24,7 @@ from directory.models import Org, ProvisioningEvent, SummaryLog
 from directory.services import event_record
 from directory.summaries import hour_start
 from directory.tasks import summary_send as summary_send_task
+from tests.actors import OPERATOR
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -91,6 +92,7 @@ def test_a_worker_sends_the_summary_it_receives_through_redis(
             outcome=ProvisioningEvent.Outcome.SUCCESS,
             resource_type="User",
             resource_name="worker@acme.example",
+            actor=OPERATOR,
         )
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False

@@ -37,10 +37,35 @@ from tokens.services import token_issue, token_issue_once, token_revoke
 
 
 class OrgSerializer(serializers.ModelSerializer[Org]):
+    access_groups = serializers.SerializerMethodField(
+        help_text="Only members of these groups get access; empty: every user does"
+    )
+
     class Meta:
         model = Org
-        fields = ["slug", "name", "seats", "seats_used", "created_at"]
+        fields = [
+            "slug",
+            "name",
+            "seats",
+            "seats_used",
+            "deprovision",
+            "access_groups",
+            "created_at",
+        ]
         read_only_fields = ["slug", "seats_used", "created_at"]
+
+    def get_access_groups(self, org: Org) -> list[str]:
+        return [g.display_name for g in selectors.access_group_list(org=org)]
+
+
+class OrgUpdateSerializer(serializers.ModelSerializer[Org]):
+    access_groups = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Group names; [] lifts the limit"
+    )
+
+    class Meta:
+        model = Org
+        fields = ["name", "seats", "deprovision", "access_groups"]
 
 
 class IdentityProviderSerializer(serializers.ModelSerializer[IdentityProvider]):
@@ -52,27 +77,13 @@ class IdentityProviderSerializer(serializers.ModelSerializer[IdentityProvider]):
 
 class DirectorySerializer(serializers.ModelSerializer[ScimDirectory]):
     base_url = serializers.CharField(read_only=True)
-    access_groups = serializers.SerializerMethodField()
 
     class Meta:
         model = ScimDirectory
-        fields = [
-            "id",
-            "enabled",
-            "base_url",
-            "deprovision",
-            "access_groups",
-            "reject_special_characters",
-            "created_at",
-        ]
-
-    def get_access_groups(self, directory: ScimDirectory) -> list[str]:
-        return [g.display_name for g in directory.access_groups.all()]
+        fields = ["id", "enabled", "base_url", "reject_special_characters", "created_at"]
 
 
 class DirectoryUpdateSerializer(serializers.Serializer[Any]):
-    deprovision = serializers.ChoiceField(choices=ScimDirectory.Deprovision.choices, required=False)
-    access_groups = serializers.ListField(child=serializers.CharField(), required=False)
     reject_special_characters = serializers.BooleanField(required=False)
 
 
@@ -192,9 +203,6 @@ class OrgScoped:
             who=view.request.user.get_username(), via="api", ip=view.request.META.get("REMOTE_ADDR")
         )
 
-    def client(self) -> str:
-        return f"api: {self.actor().who}"
-
 
 class OrgList(generics.ListAPIView[Org]):
     serializer_class = OrgSerializer
@@ -209,15 +217,21 @@ class OrgDetail(OrgScoped, APIView):
     def get(self, request: Request, slug: str) -> Response:
         return Response(OrgSerializer(self.org).data)
 
-    @extend_schema(request=OrgSerializer, responses=OrgSerializer)
+    @extend_schema(request=OrgUpdateSerializer, responses=OrgSerializer)
     def patch(self, request: Request, slug: str) -> Response:
-        data = OrgSerializer(data=request.data, partial=True)
+        data = OrgUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        org = services.org_update(
-            org=self.org,
-            name=data.validated_data.get("name"),
-            seats=data.validated_data.get("seats"),
-        )
+        org, values = self.org, data.validated_data
+        if "name" in values or "seats" in values:
+            org = services.org_update(org=org, name=values.get("name"), seats=values.get("seats"))
+        if "deprovision" in values:
+            org = services.org_deprovision_set(
+                org=org, deprovision=values["deprovision"], actor=self.actor()
+            )
+        if "access_groups" in values:
+            services.org_access_groups_set(
+                org=org, names=values["access_groups"], actor=self.actor()
+            )
         return Response(OrgSerializer(org).data)
 
 
@@ -254,12 +268,6 @@ class DirectoryDetail(OrgScoped, APIView):
         data.is_valid(raise_exception=True)
         org, values = self.org, data.validated_data
         self.directory()
-        if "deprovision" in values:
-            services.scim_policy_set(org=org, deprovision=values["deprovision"], actor=self.actor())
-        if "access_groups" in values:
-            services.scim_access_groups_set(
-                org=org, names=values["access_groups"], actor=self.actor()
-            )
         if "reject_special_characters" in values:
             services.scim_name_rule_set(
                 org=org, enabled=values["reject_special_characters"], actor=self.actor()
@@ -393,7 +401,7 @@ class UserList(OrgScoped, generics.ListAPIView[EndUser]):
                 emails=[{"value": email, "type": "work", "primary": True}],
             ),
             source=Source.MANUAL,
-            client=self.client(),
+            actor=self.actor(),
         )
         return Response(EndUserSerializer(user).data, status=status.HTTP_201_CREATED)
 
@@ -443,7 +451,7 @@ class GroupList(OrgScoped, generics.ListAPIView[Group]):
             org=self.org,
             display_name=data.validated_data["display_name"],
             source=Source.MANUAL,
-            client=self.client(),
+            actor=self.actor(),
         )
         return Response(GroupSerializer(group).data, status=status.HTTP_201_CREATED)
 

@@ -5,12 +5,12 @@ One module per subject. A module imports only modules above it in this list, so 
 is no import cycle:
 
     events          event_record: the provisioning event of a change
-    _common         private helpers: live-directory lock, If-Match check, token cache, _event
-    orgs            orgs, org admins, their summary emails
+    _common         private helpers: live-directory lock, If-Match check, _event
+    orgs            orgs, their deprovisioning policy, org admins, their summary emails
     idp             the org's end-user identity provider
-    access          access groups and the NOT_IN_ACCESS_GROUPS mark
+    access          the org's access groups and the NOT_IN_ACCESS_GROUPS mark
     seats           seats: take, free, assign, revoke
-    scim_directory  enable, disable, delete the SCIM directory; its policies
+    scim_directory  enable, disable, delete the SCIM directory; its name rule
     users           end users
     groups          groups and memberships
 
@@ -20,7 +20,7 @@ public services and the values they take and return.
 
 from __future__ import annotations
 
-from directory.services.access import scim_access_groups_set
+from directory.services.access import org_access_groups_set
 from directory.services.events import event_record
 from directory.services.groups import group_create, group_delete, group_update
 from directory.services.idp import idp_configure
@@ -28,6 +28,7 @@ from directory.services.orgs import (
     org_admin_add,
     org_admin_summaries_set,
     org_create,
+    org_deprovision_set,
     org_update,
 )
 from directory.services.scim_directory import (
@@ -35,7 +36,6 @@ from directory.services.scim_directory import (
     scim_disable,
     scim_enable,
     scim_name_rule_set,
-    scim_policy_set,
 )
 from directory.services.seats import seat_assign, seat_revoke
 from directory.services.users import (
@@ -56,16 +56,16 @@ __all__ = [
     "group_delete",
     "group_update",
     "idp_configure",
+    "org_access_groups_set",
     "org_admin_add",
     "org_admin_summaries_set",
     "org_create",
+    "org_deprovision_set",
     "org_update",
-    "scim_access_groups_set",
     "scim_directory_delete",
     "scim_disable",
     "scim_enable",
     "scim_name_rule_set",
-    "scim_policy_set",
     "seat_assign",
     "seat_revoke",
     "user_create",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from directory.audit import Actor
 from directory.errors import NotFound, VersionMismatch
 from directory.models import EndUser, Group, Org, ProvisioningEvent, ScimDirectory
 from directory.services.events import event_record
-from tokens.services import token_cache_forget
 
 
 def _live_directory_lock(*, org: Org) -> ScimDirectory:
@@ -36,12 +36,6 @@ def _version_check(locked: EndUser | Group, expected_version: Versions) -> None:
         )
 
 
-def _forget_cached_tokens(directory: ScimDirectory) -> None:
-    # Authenticated tokens are cached with their directory (and its policies): any
-    # change to the directory must reach the next request at once.
-    token_cache_forget(directory.tokens.values_list("digest", flat=True))
-
-
 def _event(
     *,
     user: EndUser | None = None,
@@ -50,7 +44,7 @@ def _event(
     action: str,
     outcome: str = ProvisioningEvent.Outcome.SUCCESS,
     directory: ScimDirectory | None,
-    client: str,
+    actor: Actor,
     message: str = "",
     details: dict[str, Any] | None = None,
     status_code: int | None = None,
@@ -70,7 +64,7 @@ def _event(
         resource_id=resource_id,
         resource_name=resource_name,
         message=message,
-        client=client,
+        actor=actor,
         details=details,
         status_code=status_code,
     )

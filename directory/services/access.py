@@ -1,5 +1,10 @@
-"""Access groups: which groups' members alone get access, and the users'
-NOT_IN_ACCESS_GROUPS mark that follows from them."""
+"""Access groups: the groups of an org whose members alone get access, and the users'
+NOT_IN_ACCESS_GROUPS mark that follows from them.
+
+They are the org's (Org.access_groups), not its SCIM directory's: they apply to every
+user of the org, however the user arrived, with a SCIM directory or without one.
+Deleting the directory changes neither the groups nor anyone's mark, so the console's
+Access panel and the marks agree in every state."""
 
 from __future__ import annotations
 
@@ -11,27 +16,21 @@ from directory.audit import Actor, audit_record
 from directory.errors import InvalidValue
 from directory.models import EndUser, Group, Membership, Org, ScimDirectory
 from directory.names import display_name_key
-from directory.services._common import _forget_cached_tokens, _live_directory_lock
 
 
-def _access_groups_forget(directory: ScimDirectory) -> None:
-    """Drop the directory's remembered access groups, here and in the token cache."""
-    directory.__dict__.pop("access_group_ids", None)
-    _forget_cached_tokens(directory)
+def _access_groups_forget(*, org: Org, directory: ScimDirectory | None) -> None:
+    """Drop the remembered access groups on `directory` (the caller's instance); the
+    copies cached with the org's tokens are dropped by tokens.receivers."""
+    if directory is not None:
+        directory.__dict__.pop("access_group_ids", None)
 
 
 def _access_group_ids(*, org: Org, directory: ScimDirectory | None) -> list[uuid.UUID]:
-    """The groups that restrict access in the org (none: nobody is restricted)."""
+    """The org's access groups (none: nobody is restricted). A SCIM request reads them
+    from its directory, where they are kept with its cached token."""
     if directory is not None:
         return directory.access_group_ids
-    return list(
-        Group.objects.filter(
-            org=org,
-            pk__in=ScimDirectory.access_groups.through.objects.filter(
-                scimdirectory__org=org, scimdirectory__deleted_at__isnull=True
-            ).values("group_id"),
-        ).values_list("id", flat=True)
-    )
+    return list(org.access_groups.values_list("id", flat=True))
 
 
 def _access_refresh(
@@ -41,8 +40,8 @@ def _access_refresh(
     user_ids: list[uuid.UUID] | None,
     changed_group: Group | None = None,
 ) -> None:
-    """Mark users outside the directory's access groups NOT_IN_ACCESS_GROUPS (and clear
-    the mark for the rest). A directory without access groups restricts nobody.
+    """Mark users outside the org's access groups NOT_IN_ACCESS_GROUPS (and clear the
+    mark for the rest). An org without access groups restricts nobody.
 
     With `changed_group` (its members changed), only an access group's changes can move
     anyone in or out; any other group's are skipped without a scan of the org's users."""
@@ -62,14 +61,14 @@ def _access_refresh(
 
 
 @transaction.atomic
-def scim_access_groups_set(
-    *, org: Org, names: list[str], actor: Actor | None = None
-) -> list[Group]:
-    """Restrict access to members of these groups (by displayName, compared by
-    directory.names.display_name_key);
-    an empty list lifts the restriction. Users outside them are marked
-    NOT_IN_ACCESS_GROUPS at once, and the mark clears as they join an allowed group."""
-    directory = _live_directory_lock(org=org)
+def org_access_groups_set(*, org: Org, names: list[str], actor: Actor) -> list[Group]:
+    """Restrict the org's access to members of these groups (by displayName, compared
+    by directory.names.display_name_key); an empty list lifts the restriction. Users
+    outside them are marked NOT_IN_ACCESS_GROUPS at once, and the mark clears as they
+    join an allowed group. Works with or without a SCIM directory."""
+    # One change at a time: two concurrent sets would each refresh the marks for
+    # their own list.
+    Org.objects.select_for_update().get(pk=org.pk)
     wanted = {display_name_key(n.strip()): n.strip() for n in names if n.strip()}
     groups: list[Group] = list(org.groups.filter(display_name_key__in=list(wanted)))
 
@@ -77,13 +76,13 @@ def scim_access_groups_set(
     if missing:
         shown = ", ".join(repr(wanted[m]) for m in sorted(missing))
         raise InvalidValue(f"No group named {shown} in this org", field="access_groups")
-    directory.access_groups.set(groups)
-    _access_groups_forget(directory)
-    _access_refresh(org=org, directory=directory, user_ids=None)
+    org.access_groups.set(groups)
+    _access_groups_forget(org=org, directory=None)
+    _access_refresh(org=org, directory=None, user_ids=None)
     audit_record(
         org=org,
         actor=actor,
-        action="scim.access_groups",
+        action="org.access_groups",
         target=", ".join(g.display_name for g in groups) or "(none)",
     )
     return groups

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from directory.audit import Actor
 from directory.models import Org, ProvisioningEvent, ScimDirectory
 from directory.prepared import insert
 
@@ -12,6 +13,7 @@ from directory.prepared import insert
 def event_record(
     *,
     org: Org,
+    actor: Actor,
     action: str,
     outcome: str,
     directory: ScimDirectory | None = None,
@@ -20,11 +22,11 @@ def event_record(
     resource_name: str = "",
     message: str = "",
     status_code: int | None = None,
-    client: str = "",
     details: dict[str, Any] | None = None,
 ) -> ProvisioningEvent:
-    """Record a provisioning event. Call it inside the transaction of the change it
-    describes, so the two commit (or roll back) together."""
+    """Record a provisioning event, naming the actor as its client (Actor.client). Call
+    it inside the transaction of the change it describes, so the two commit (or roll
+    back) together."""
     return insert(
         ProvisioningEvent(
             org=org,
@@ -36,7 +38,7 @@ def event_record(
             resource_name=resource_name[:255],
             message=message,
             status_code=status_code,
-            client=client[:255],
+            client=actor.client[:255],
             details=details or {},
         )
     )

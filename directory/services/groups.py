@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from directory.audit import Actor
 from directory.errors import Conflict, InvalidValue
 from directory.models import Group, Membership, Org, ProvisioningEvent, ScimDirectory, Source
 from directory.names import USER_NAME_KEY_MAX_LENGTH, display_name_key
@@ -107,7 +108,7 @@ def group_create(
     member_ids: list[str] | None = None,
     source: str = Source.MANUAL,
     directory: ScimDirectory | None = None,
-    client: str = "",
+    actor: Actor,
 ) -> Group:
     """Create a group with its members, in one transaction with its event.
 
@@ -144,7 +145,7 @@ def group_create(
                     org=org,
                     action=ProvisioningEvent.Action.GROUP_CREATE,
                     directory=directory,
-                    client=client,
+                    actor=actor,
                     message=f"Took over the existing {previous_source} group of the same name",
                     details={"takeover": True, "added": added}
                     | ({"skipped": skipped[:20]} if skipped else {}),
@@ -167,7 +168,7 @@ def group_create(
                 org=org,
                 action=ProvisioningEvent.Action.GROUP_CREATE,
                 directory=directory,
-                client=client,
+                actor=actor,
                 message=_skipped_message(skipped),
                 details=({"added": added} if added else {})
                 | ({"skipped": skipped[:20]} if skipped else {}),
@@ -186,7 +187,7 @@ def group_update(
     member_ops: list[tuple[str, list[str]]] | None = None,
     expected_version: Versions = None,
     directory: ScimDirectory | None = None,
-    client: str = "",
+    actor: Actor,
 ) -> Group:
     """Rename a group and change its members, set-based, in one transaction.
 
@@ -273,7 +274,7 @@ def group_update(
                 org=org,
                 action=action,
                 directory=directory,
-                client=client,
+                actor=actor,
                 message=_skipped_message(skipped),
                 details=details,
             )
@@ -309,7 +310,7 @@ def group_delete(
     group: Group,
     directory: ScimDirectory | None = None,
     expected_version: Versions = None,
-    client: str = "",
+    actor: Actor,
 ) -> None:
     """Delete a group and its memberships (not its members)."""
     with transaction.atomic():
@@ -320,15 +321,13 @@ def group_delete(
             org=locked.org,
             action=ProvisioningEvent.Action.GROUP_DELETE,
             directory=directory,
-            client=client,
+            actor=actor,
         )
         _members_remove(group=locked, user_ids=None)
-        # Directories restricted to this group forget it (their cached tokens too).
-        restricting = list(ScimDirectory.objects.filter(access_groups=locked))
-        locked.delete()
-        for d in restricting:
-            _access_groups_forget(d)
-            if directory is not None and directory.pk == d.pk:
-                directory.__dict__.pop("access_group_ids", None)
+        restricting = locked.org.access_groups.filter(pk=locked.pk).exists()
+        locked.delete()  # and its place among the org's access groups
         if restricting:
+            # The org forgets it; its last access group gone,
+            # nobody is restricted any more.
+            _access_groups_forget(org=locked.org, directory=directory)
             _access_refresh(org=locked.org, directory=directory, user_ids=None)

@@ -18,7 +18,7 @@ def idp_configure(
     entity_id: str = "",
     issuer: str = "",
     client_id: str = "",
-    actor: Actor | None = None,
+    actor: Actor,
 ) -> IdentityProvider:
     """Save the org's end-user IdP settings. Saving is what SCIM's prerequisite checks.
 

@@ -1,4 +1,5 @@
-"""Orgs and their admins: create, rename, seats, admin logins and their summary emails."""
+"""Orgs and their admins: create, rename, seats, the deprovisioning policy, admin logins
+and their summary emails."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from directory.audit import Actor, audit_record
 from directory.errors import Conflict, InvalidValue
 from directory.models import Org, OrgAdmin
 
@@ -41,6 +43,22 @@ def org_update(*, org: Org, name: str | None = None, seats: int | None = None) -
             raise InvalidValue("Seats cannot be negative", field="seats")
         org.seats = seats
     org.save(update_fields=["name", "seats"])
+    return org
+
+
+@transaction.atomic
+def org_deprovision_set(*, org: Org, deprovision: str, actor: Actor) -> Org:
+    """Choose what happens when the IdP deactivates or deletes a user: "disable" keeps
+    the user, marked disabled; "delete" removes it and frees its seat. The org's policy,
+    with or without a SCIM directory (deleting the directory keeps it)."""
+    if deprovision not in Org.Deprovision.values:
+        raise InvalidValue(
+            f"Unknown deprovisioning action {deprovision!r}: use disable or delete",
+            field="deprovision",
+        )
+    org.deprovision = deprovision
+    org.save(update_fields=["deprovision"])
+    audit_record(org=org, actor=actor, action="org.deprovision", target=deprovision)
     return org
 
 

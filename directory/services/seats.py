@@ -52,7 +52,7 @@ def _seat_free(*, org: Org, user: EndUser) -> EndUser | None:
 
 
 @transaction.atomic
-def seat_assign(*, user: EndUser, actor: Actor | None = None) -> EndUser:
+def seat_assign(*, user: EndUser, actor: Actor) -> EndUser:
     """Give an active user a seat; LimitReached when every seat is taken (revoke one
     from someone else first)."""
     locked = EndUser.objects.select_for_update().select_related("org").get(pk=user.pk)
@@ -73,7 +73,7 @@ def seat_assign(*, user: EndUser, actor: Actor | None = None) -> EndUser:
 
 
 @transaction.atomic
-def seat_revoke(*, user: EndUser, actor: Actor | None = None) -> EndUser:
+def seat_revoke(*, user: EndUser, actor: Actor) -> EndUser:
     """Take a user's seat away. The seat stays free for the admin to give to someone
     (it does not go to the waiting queue, or an admin could never move a seat)."""
     locked = EndUser.objects.select_for_update().select_related("org").get(pk=user.pk)

@@ -138,7 +138,7 @@ def user_create(
     fields: UserFields,
     source: str = Source.MANUAL,
     directory: ScimDirectory | None = None,
-    client: str = "",
+    actor: Actor,
 ) -> EndUser:
     """Create an end user, in one transaction with its event.
 
@@ -160,7 +160,7 @@ def user_create(
                         field="userName",
                     )
                 return _user_revive(
-                    user=existing, fields=fields, source=source, directory=directory, client=client
+                    user=existing, fields=fields, source=source, directory=directory, actor=actor
                 )
             _manager_check(org=org, manager_id=fields.manager_id, user_id=None)
             user = EndUser(org=org, directory=directory, source=source)
@@ -197,7 +197,7 @@ def user_create(
                 org=org,
                 action=ProvisioningEvent.Action.USER_CREATE,
                 directory=directory,
-                client=client,
+                actor=actor,
                 message="; ".join(notes),
                 details=details or None,
             )
@@ -215,13 +215,11 @@ def _user_revive(
     fields: UserFields,
     source: str,
     directory: ScimDirectory | None,
-    client: str,
+    actor: Actor,
 ) -> EndUser:
     user.removed_by_idp_at = None
     user.active = False  # _user_apply sees the activation and assigns a seat
-    change = _user_apply(
-        user=user, fields=fields, directory=directory, client=client, source=source
-    )
+    change = _user_apply(user=user, fields=fields, directory=directory, actor=actor, source=source)
     return change.user
 
 
@@ -231,13 +229,13 @@ def user_update(
     fields: UserFields,
     expected_version: Versions = None,
     directory: ScimDirectory | None = None,
-    client: str = "",
+    actor: Actor,
 ) -> UserChange:
     """Replace every attribute of the user (SCIM PUT, or PATCH after it was applied).
 
     expected_version (If-Match) must match or VersionMismatch is raised. A userName
     change keeps the user and must stay unique. active true->false runs the SCIM
-    directory's deprovisioning policy: disable (keep, free the seat) or delete.
+    org's deprovisioning policy: disable (keep, free the seat) or delete.
     """
     org = user.org
     _user_check(fields=fields, directory=directory)
@@ -247,7 +245,7 @@ def user_update(
             _version_check(locked, expected_version)
             _manager_check(org=org, manager_id=fields.manager_id, user_id=locked.id)
             locked.org = org
-            return _user_apply(user=locked, fields=fields, directory=directory, client=client)
+            return _user_apply(user=locked, fields=fields, directory=directory, actor=actor)
     except IntegrityError:
         raise Conflict(
             f"A user with userName {fields.user_name!r} already exists", field="userName"
@@ -260,7 +258,7 @@ def user_patch(
     patch: Callable[[EndUser], UserFields],
     expected_version: Versions = None,
     directory: ScimDirectory | None = None,
-    client: str = "",
+    actor: Actor,
 ) -> UserChange:
     """Change a user by `patch`, which computes its new fields from the user as it is
     under the row lock (SCIM PATCH: the operations applied to the current resource), so
@@ -268,7 +266,7 @@ def user_patch(
     with transaction.atomic():
         locked = EndUser.objects.select_for_update().get(pk=user.pk)
         _version_check(locked, expected_version)
-        return user_update(user=locked, fields=patch(locked), directory=directory, client=client)
+        return user_update(user=locked, fields=patch(locked), directory=directory, actor=actor)
 
 
 def _user_apply(
@@ -276,7 +274,7 @@ def _user_apply(
     user: EndUser,
     fields: UserFields,
     directory: ScimDirectory | None,
-    client: str,
+    actor: Actor,
     source: str | None = None,
 ) -> UserChange:
     """Write `fields` over a locked user; the caller holds the transaction."""
@@ -321,12 +319,13 @@ def _user_apply(
     message = ""
 
     if was_active and not user.active:
-        policy = directory.deprovision if directory is not None else "disable"
-        if policy == ScimDirectory.Deprovision.DELETE:
+        # The org's policy is for what its IdP deactivates; an admin's change disables.
+        policy = org.deprovision if directory is not None else Org.Deprovision.DISABLE
+        if policy == Org.Deprovision.DELETE:
             return _user_remove(
                 user=user,
                 directory=directory,
-                client=client,
+                actor=actor,
                 message="Deactivated by the IdP; deleted by the org's deprovisioning policy",
             )
         action = ProvisioningEvent.Action.USER_DEACTIVATE
@@ -353,7 +352,7 @@ def _user_apply(
         action=action,
         outcome=outcome,
         directory=directory,
-        client=client,
+        actor=actor,
         message=message,
         details=details,
     )
@@ -361,7 +360,7 @@ def _user_apply(
 
 
 def _user_remove(
-    *, user: EndUser, directory: ScimDirectory | None, client: str, message: str
+    *, user: EndUser, directory: ScimDirectory | None, actor: Actor, message: str
 ) -> UserChange:
     org = user.org
     if user.has_seat:
@@ -371,7 +370,7 @@ def _user_remove(
         org=org,
         action=ProvisioningEvent.Action.USER_DELETE,
         directory=directory,
-        client=client,
+        actor=actor,
         message=message,
     )
     # Memberships and email rows go with the user (CASCADE, in the same transaction).
@@ -384,19 +383,19 @@ def user_deprovision(
     user: EndUser,
     directory: ScimDirectory,
     expected_version: Versions = None,
-    client: str = "",
+    actor: Actor,
 ) -> UserChange:
-    """The IdP deleted the user (SCIM DELETE). Under the "delete" policy the user is
+    """The IdP deleted the user (SCIM DELETE). Under the org's "delete" policy the user is
     removed; under "disable" it stays, disabled and marked removed by the IdP, and
     SCIM no longer sees it."""
     with transaction.atomic():
         locked = EndUser.objects.select_for_update().select_related("org").get(pk=user.pk)
         _version_check(locked, expected_version)
-        if directory.deprovision == ScimDirectory.Deprovision.DELETE:
+        if locked.org.deprovision == Org.Deprovision.DELETE:
             return _user_remove(
                 user=locked,
                 directory=directory,
-                client=client,
+                actor=actor,
                 message="Deleted by the IdP",
             )
         if locked.has_seat:
@@ -411,13 +410,13 @@ def user_deprovision(
             action=ProvisioningEvent.Action.USER_DELETE,
             outcome=ProvisioningEvent.Outcome.DISABLED,
             directory=directory,
-            client=client,
+            actor=actor,
             message="Deleted by the IdP; kept as disabled (deprovisioning policy: disable)",
         )
         return UserChange(user=locked, action=ProvisioningEvent.Action.USER_DELETE)
 
 
-def user_delete(*, user: EndUser, actor: Actor | None = None) -> None:
+def user_delete(*, user: EndUser, actor: Actor) -> None:
     """Delete a user permanently (an admin's decision, from the console or the API).
     Frees the user's seat for the longest-waiting user."""
     with transaction.atomic():
@@ -425,7 +424,7 @@ def user_delete(*, user: EndUser, actor: Actor | None = None) -> None:
         _user_remove(
             user=locked,
             directory=None,
-            client=f"{actor.via}: {actor.who}" if actor else "",
-            message=f"Deleted permanently by {actor.who}" if actor else "Deleted permanently",
+            actor=actor,
+            message=f"Deleted permanently by {actor.who}",
         )
         audit_record(org=locked.org, actor=actor, action="user.delete", target=locked.user_name)

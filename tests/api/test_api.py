@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from directory.models import Org, ScimDirectory
+from directory.models import AuditEvent, Org, ScimDirectory
 from directory.services import (
     UserFields,
     event_record,
@@ -16,6 +16,7 @@ from directory.services import (
     scim_enable,
     user_create,
 )
+from tests.actors import OPERATOR
 from tokens.models import ScimToken
 from tokens.services import api_key_issue, api_key_revoke
 
@@ -35,8 +36,8 @@ def api(admin: User) -> APIClient:
 
 @pytest.fixture
 def ready(org: Org) -> ScimDirectory:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    return scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    return scim_enable(org=org, actor=OPERATOR)
 
 
 def test_it_needs_a_key_or_a_session(org: Org) -> None:
@@ -72,9 +73,45 @@ def test_scim_setup_over_the_api_mirrors_the_console(api: APIClient, org: Org) -
     api.put("/api/v1/orgs/acme/idp/", {"provider": "okta", "protocol": "saml"}, format="json")
     doc = api.post("/api/v1/orgs/acme/scim/enable/").json()
     assert doc["enabled"] is True and doc["base_url"].endswith(f"/scim/v2/{doc['id']}")
-    r = api.patch("/api/v1/orgs/acme/scim/", {"deprovision": "delete"}, format="json")
+    r = api.patch("/api/v1/orgs/acme/", {"deprovision": "delete"}, format="json")
     assert r.json()["deprovision"] == "delete"
     assert api.post("/api/v1/orgs/acme/scim/disable/").json()["enabled"] is False
+
+
+def test_the_orgs_policies_are_set_over_the_api_and_outlive_its_directory(
+    api: APIClient, org: Org, ready: ScimDirectory
+) -> None:
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    user_create(org=org, fields=UserFields(user_name="bob@acme.example"), actor=OPERATOR)
+    group_create(org=org, display_name="A", member_ids=[str(ada.id)], actor=OPERATOR)
+    group_create(org=org, display_name="B", actor=OPERATOR)
+
+    def marked() -> list[str]:
+        page = api.get("/api/v1/orgs/acme/users/?seat=access").json()
+        return [u["user_name"] for u in page["results"]]
+
+    r = api.patch(
+        "/api/v1/orgs/acme/", {"deprovision": "delete", "access_groups": ["a", "B"]}, format="json"
+    )
+    assert r.status_code == 200, r.content
+    assert (r.json()["deprovision"], r.json()["access_groups"]) == ("delete", ["A", "B"])
+    assert marked() == ["bob@acme.example"]
+    assert api.delete("/api/v1/orgs/acme/scim/").status_code == 204
+    doc = api.get("/api/v1/orgs/acme/").json()
+    assert (doc["deprovision"], doc["access_groups"]) == ("delete", ["A", "B"])
+    assert marked() == ["bob@acme.example"]
+    r = api.patch("/api/v1/orgs/acme/", {"access_groups": ["A", "Nope"]}, format="json")
+    assert r.status_code == 400 and r.json()["error"]["field"] == "access_groups"
+    r = api.patch("/api/v1/orgs/acme/", {"access_groups": []}, format="json")
+    assert r.json()["access_groups"] == [] and marked() == []
+    assert api.post("/api/v1/orgs/acme/scim/enable/").status_code == 200
+    assert api.get("/api/v1/orgs/acme/").json()["deprovision"] == "delete"
+    trail = AuditEvent.objects.filter(org=org, action__startswith="org.").order_by("id")
+    assert list(trail.values_list("action", "target", "via", "actor")) == [
+        ("org.deprovision", "delete", "api", "alice@acme.example"),
+        ("org.access_groups", "A, B", "api", "alice@acme.example"),
+        ("org.access_groups", "(none)", "api", "alice@acme.example"),
+    ]
 
 
 def test_an_idempotency_key_is_the_admins_for_one_org_only(
@@ -82,8 +119,8 @@ def test_an_idempotency_key_is_the_admins_for_one_org_only(
 ) -> None:
     # Alice administers both orgs and retries with the same key, as a script would.
     org_admin_add(org=other_org, email=admin.email)
-    idp_configure(org=other_org, provider="entra", protocol="oidc")
-    other = scim_enable(org=other_org)
+    idp_configure(org=other_org, provider="entra", protocol="oidc", actor=OPERATOR)
+    other = scim_enable(org=other_org, actor=OPERATOR)
 
     def issue(slug: str) -> Any:
         url = f"/api/v1/orgs/{slug}/scim/tokens/"
@@ -148,7 +185,16 @@ def test_users_groups_seats_and_events(api: APIClient, org: Org, ready: ScimDire
     )
     group = api.post("/api/v1/orgs/acme/groups/", {"display_name": "Eng"}, format="json").json()
     assert api.get(f"/api/v1/orgs/acme/groups/{group['id']}/").json()["display_name"] == "Eng"
-    event_record(org=org, action="user_create", outcome="failure", message="boom", status_code=409)
+    created_by = org.events.filter(action__in=["user_create", "group_create"])
+    assert set(created_by.values_list("client", flat=True)) == {"api: alice@acme.example"}
+    event_record(
+        org=org,
+        action="user_create",
+        outcome="failure",
+        message="boom",
+        status_code=409,
+        actor=OPERATOR,
+    )
     failed = api.get("/api/v1/orgs/acme/events/?outcome=failure").json()
     assert [e["message"] for e in failed["results"]] == ["boom"]
     assert "next" in failed and "previous" in failed
@@ -158,7 +204,9 @@ def test_users_groups_seats_and_events(api: APIClient, org: Org, ready: ScimDire
 
 def test_events_are_paged_by_cursor_newest_first(api: APIClient, org: Org) -> None:
     for i in range(150):
-        event_record(org=org, action="user_update", outcome="success", resource_name=f"u{i}")
+        event_record(
+            org=org, action="user_update", outcome="success", resource_name=f"u{i}", actor=OPERATOR
+        )
     page = api.get("/api/v1/orgs/acme/events/").json()
     assert len(page["results"]) == 100 and page["results"][0]["resource_name"] == "u149"
     rest = api.get(page["next"]).json()
@@ -186,8 +234,8 @@ def test_another_orgs_admin_gets_404_everywhere(
     other_admin: User, org: Org, ready: ScimDirectory
 ) -> None:
     intruder = client_for(other_admin)
-    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
-    group = group_create(org=org, display_name="Eng")
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    group = group_create(org=org, display_name="Eng", actor=OPERATOR)
     paths = [
         "/api/v1/orgs/acme/", "/api/v1/orgs/acme/idp/", "/api/v1/orgs/acme/scim/",
         "/api/v1/orgs/acme/scim/tokens/", "/api/v1/orgs/acme/users/",
@@ -201,7 +249,8 @@ def test_another_orgs_admin_gets_404_everywhere(
         ("patch", "/api/v1/orgs/acme/", {"name": "Pwned"}),
         ("put", "/api/v1/orgs/acme/idp/", {"provider": "other", "protocol": "oidc"}),
         ("post", "/api/v1/orgs/acme/scim/disable/", {}),
-        ("patch", "/api/v1/orgs/acme/scim/", {"deprovision": "delete"}),
+        ("patch", "/api/v1/orgs/acme/", {"deprovision": "delete", "access_groups": ["Eng"]}),
+        ("patch", "/api/v1/orgs/acme/scim/", {"reject_special_characters": True}),
         ("delete", "/api/v1/orgs/acme/scim/", {}),
         ("post", "/api/v1/orgs/acme/scim/tokens/", {}),
         ("post", "/api/v1/orgs/acme/users/", {"user_name": "x@y.example"}),
@@ -212,10 +261,11 @@ def test_another_orgs_admin_gets_404_everywhere(
     for method, path, body in writes:
         assert getattr(intruder, method)(path, body, format="json").status_code == 404, path
     ready.refresh_from_db()
-    assert ready.enabled and ready.deleted_at is None and ready.deprovision == "disable"
+    assert ready.enabled and ready.deleted_at is None
     assert org.users.count() == 1 and org.groups.count() == 1 and ScimToken.objects.count() == 0
     org.refresh_from_db()
-    assert org.name == "Acme Corp"
+    assert org.name == "Acme Corp" and org.deprovision == "disable"
+    assert not org.access_groups.exists()
 
 
 def test_the_api_and_the_console_give_the_same_result(admin: User, org: Org) -> None:
@@ -224,7 +274,7 @@ def test_the_api_and_the_console_give_the_same_result(admin: User, org: Org) -> 
     console = Client()
     console.force_login(admin)
     api = client_for(admin)
-    idp_configure(org=org, provider="okta", protocol="saml")
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     console.post("/o/acme/settings/scim/", {"enabled": "on"})
     by_console = ScimDirectory.objects.get()
     api_view = api.get("/api/v1/orgs/acme/scim/").json()

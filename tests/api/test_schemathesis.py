@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 
 from directory.models import Org
 from directory.services import UserFields, group_create, idp_configure, scim_enable, user_create
+from tests.actors import OPERATOR
 from tests.conftest import examples
 from tokens.services import api_key_issue
 
@@ -27,10 +28,10 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"api": "100000/min"},
     }
-    idp_configure(org=org, provider="okta", protocol="saml")
-    scim_enable(org=org)
-    user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
-    group_create(org=org, display_name="Engineering")
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    scim_enable(org=org, actor=OPERATOR)
+    user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
     key = api_key_issue(user=admin).plaintext
     cli = Path(sys.executable).parent / "schemathesis"
     result = subprocess.run(

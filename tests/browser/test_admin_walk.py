@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from directory.models import Org
 from directory.services import UserFields, group_create, org_admin_add, user_create
+from tests.actors import OPERATOR
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -69,9 +70,10 @@ def _seed_directory(org: Org) -> None:
                 emails=[{"value": f"{login}@acme.example", "type": "work", "primary": True}],
             ),
             source=source,
+            actor=OPERATOR,
         )
         ids.append(str(user.id))
-    group_create(org=org, display_name="Engineering", member_ids=ids[:2])
+    group_create(org=org, display_name="Engineering", member_ids=ids[:2], actor=OPERATOR)
 
 
 def test_an_admin_sets_up_scim_and_watches_provisioning(page: Page, org: Org, admin: User) -> None:

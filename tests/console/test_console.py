@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
+from directory import selectors
 from directory.models import Org, ScimDirectory
 from directory.services import (
     UserFields,
@@ -17,11 +18,11 @@ from directory.services import (
     group_create,
     idp_configure,
     org_admin_add,
-    scim_access_groups_set,
     scim_enable,
     user_create,
     user_deprovision,
 )
+from tests.actors import OPERATOR
 from tokens.models import ScimToken
 from tokens.services import token_issue
 
@@ -44,11 +45,15 @@ def intruder(other_admin: User) -> Client:
 def world(org: Org) -> dict[str, Any]:
     """Acme with an IdP, a live SCIM directory, a token, a user with a seat and a group:
     every console page and action of Acme, with data for each POST."""
-    idp_configure(org=org, provider="okta", protocol="saml", sso_url="https://idp.example/sso")
-    directory = scim_enable(org=org)
+    idp_configure(
+        org=org, provider="okta", protocol="saml", sso_url="https://idp.example/sso", actor=OPERATOR
+    )
+    directory = scim_enable(org=org, actor=OPERATOR)
     issued = token_issue(directory=directory)
-    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
-    group = group_create(org=org, display_name="Engineering", member_ids=[str(ada.id)])
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    group = group_create(
+        org=org, display_name="Engineering", member_ids=[str(ada.id)], actor=OPERATOR
+    )
     gets = [
         "/o/acme/users/", f"/o/acme/users/{ada.id}/", "/o/acme/groups/",
         f"/o/acme/groups/{group.id}/", "/o/acme/events/", "/o/acme/settings/",
@@ -67,6 +72,7 @@ def world(org: Org) -> dict[str, Any]:
         "/o/acme/settings/deprovisioning/": {"deprovision": "delete"},
         "/o/acme/settings/summaries/": {},
         "/o/acme/settings/access/": {"access_groups": ["Engineering"]},
+        "/o/acme/settings/scim/name-rule/": {"reject_special_characters": "on"},
         "/o/acme/settings/scim/delete/": {"confirm": "acme"},
     }  # fmt: skip
     return {"directory": directory, "ada": ada, "group": group, "gets": gets, "posts": posts}
@@ -76,7 +82,9 @@ def _assert_unchanged(world: dict[str, Any], org: Org) -> None:
     directory = world["directory"]
     directory.refresh_from_db()
     assert directory.enabled and directory.deleted_at is None
-    assert directory.deprovision == "disable" and not directory.access_groups.exists()
+    assert not directory.reject_special_characters
+    org.refresh_from_db()
+    assert org.deprovision == "disable" and not org.access_groups.exists()
     assert directory.tokens.filter(revoked_at__isnull=True).count() == 1
     assert list(org.users.values_list("user_name", "has_seat", "access")) == [
         ("ada@acme.example", True, "")
@@ -212,17 +220,19 @@ def test_the_console_saves_an_idp_as_the_cli_does(console: Client, org: Org) -> 
 
 def test_switching_protocol_drops_the_other_protocols_settings_everywhere(org: Org) -> None:
     idp_configure(org=org, provider="entra", protocol="oidc", issuer="https://i.example",
-                  client_id="abc", sso_url="https://stale.example/sso")  # fmt: skip
+                  client_id="abc", sso_url="https://stale.example/sso", actor=OPERATOR)  # fmt: skip
     org.refresh_from_db()
     assert (org.idp.issuer, org.idp.sso_url) == ("https://i.example", "")
-    idp_configure(org=org, provider="okta", protocol="saml", sso_url="https://s.example")
+    idp_configure(
+        org=org, provider="okta", protocol="saml", sso_url="https://s.example", actor=OPERATOR
+    )
     org.refresh_from_db()
     assert (org.idp.sso_url, org.idp.issuer, org.idp.client_id) == ("https://s.example", "", "")
 
 
 def test_scim_can_be_switched_off_and_on_again(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="other", protocol="saml")
-    directory = scim_enable(org=org)
+    idp_configure(org=org, provider="other", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
     r = console.post("/o/acme/settings/scim/", {}, follow=True)
     assert b"SCIM provisioning is off" in r.content
     directory.refresh_from_db()
@@ -233,8 +243,8 @@ def test_scim_can_be_switched_off_and_on_again(console: Client, org: Org) -> Non
 
 
 def test_a_token_is_shown_once_and_the_third_is_refused(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    scim_enable(org=org, actor=OPERATOR)
     r = console.post("/o/acme/settings/tokens/", {"name": "Okta prod"})
     token = re.search(
         r'id="new-token-value" type="text" readonly value="([^"]+)"', r.content.decode()
@@ -257,8 +267,8 @@ def test_a_token_is_shown_once_and_the_third_is_refused(console: Client, org: Or
 
 
 def test_revoking_a_token(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    directory = scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
     issued = token_issue(directory=directory)
     r = console.post(f"/o/acme/settings/tokens/{issued.token.id}/revoke/", follow=True)
     assert b"is revoked" in r.content
@@ -266,10 +276,11 @@ def test_revoking_a_token(console: Client, org: Org) -> None:
 
 
 def test_deprovisioning_and_summary_preferences(console: Client, org: Org, admin: User) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    scim_enable(org=org, actor=OPERATOR)
     console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"})
-    assert ScimDirectory.objects.get().deprovision == "delete"
+    org.refresh_from_db()
+    assert org.deprovision == "delete"
     console.post("/o/acme/settings/summaries/", {})
     assert org.admins.get().summary_emails is False
     console.post("/o/acme/settings/summaries/", {"summary_emails": "on"})
@@ -277,13 +288,14 @@ def test_deprovisioning_and_summary_preferences(console: Client, org: Org, admin
 
 
 def test_deleting_the_directory_needs_the_slug_and_keeps_users(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    directory = scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
     user_create(
         org=org,
         fields=UserFields(user_name="keep@acme.example"),
         directory=directory,
         source="scim",
+        actor=OPERATOR,
     )
     r = console.post("/o/acme/settings/scim/delete/", {"confirm": "wrong"})
     assert b"Type acme to confirm" in r.content
@@ -308,11 +320,17 @@ def test_users_list_search_filters_and_detail(console: Client, org: Org) -> None
             emails=[{"value": "ada@acme.example", "type": "work", "primary": True},
                     {"value": "countess@home.example", "type": "home"}],
             phone_numbers=[{"value": "+44 20 7946 0000", "type": "work"}],
-        ),
+        ), actor=OPERATOR,
     )  # fmt: skip
-    user_create(org=org, fields=UserFields(user_name="bob@acme.example", active=False))
-    user_create(org=org, fields=UserFields(user_name="jit@acme.example"), source="jit")
-    group = group_create(org=org, display_name="Engineering", member_ids=[str(ada.id)])
+    user_create(
+        org=org, fields=UserFields(user_name="bob@acme.example", active=False), actor=OPERATOR
+    )
+    user_create(
+        org=org, fields=UserFields(user_name="jit@acme.example"), source="jit", actor=OPERATOR
+    )
+    group = group_create(
+        org=org, display_name="Engineering", member_ids=[str(ada.id)], actor=OPERATOR
+    )
 
     def listed(query: str) -> set[str]:
         page = console.get(f"/o/acme/users/?{query}").content.decode()
@@ -338,15 +356,16 @@ def test_users_list_search_filters_and_detail(console: Client, org: Org) -> None
 
 
 def test_a_user_the_idp_removed_shows_as_removed_by_the_idp(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    directory = scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
     gone = user_create(
         org=org,
         fields=UserFields(user_name="gone@acme.example"),
         directory=directory,
         source="scim",
+        actor=OPERATOR,
     )
-    user_deprovision(user=gone, directory=directory)
+    user_deprovision(user=gone, directory=directory, actor=OPERATOR)
     assert "Removed by IdP" in console.get("/o/acme/users/?status=removed").content.decode()
     detail = console.get(f"/o/acme/users/{gone.id}/").content.decode()
     assert "Disabled: removed by the IdP on" in detail
@@ -355,7 +374,7 @@ def test_a_user_the_idp_removed_shows_as_removed_by_the_idp(console: Client, org
 
 def test_the_users_list_pages_through_many_users(console: Client, org: Org) -> None:
     for i in range(60):
-        user_create(org=org, fields=UserFields(user_name=f"u{i:02d}@acme.example"))
+        user_create(org=org, fields=UserFields(user_name=f"u{i:02d}@acme.example"), actor=OPERATOR)
     first = console.get("/o/acme/users/?status=active").content.decode()
     assert "Page 1 of 2 · 60 in all" in first and "u59@acme.example" in first
     assert 'href="?status=active&amp;page=2"' in first
@@ -365,10 +384,13 @@ def test_the_users_list_pages_through_many_users(console: Client, org: Org) -> N
 
 def test_groups_show_member_counts_and_members(console: Client, org: Org) -> None:
     users = [
-        user_create(org=org, fields=UserFields(user_name=f"m{i}@acme.example")) for i in range(3)
+        user_create(org=org, fields=UserFields(user_name=f"m{i}@acme.example"), actor=OPERATOR)
+        for i in range(3)
     ]
-    big = group_create(org=org, display_name="Everyone", member_ids=[str(u.id) for u in users])
-    group_create(org=org, display_name="Empty")
+    big = group_create(
+        org=org, display_name="Everyone", member_ids=[str(u.id) for u in users], actor=OPERATOR
+    )
+    group_create(org=org, display_name="Empty", actor=OPERATOR)
     page = console.get("/o/acme/groups/").content.decode()
     assert re.search(r"Everyone</a></td><td>.*?</td><td>3</td>", page)
     assert re.search(r"Empty</a></td><td>.*?</td><td>0</td>", page)
@@ -378,7 +400,7 @@ def test_groups_show_member_counts_and_members(console: Client, org: Org) -> Non
 
 
 def test_deleting_a_user_permanently_frees_the_seat(console: Client, org: Org) -> None:
-    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
     detail = console.get(f"/o/acme/users/{ada.id}/").content.decode()
     assert 'id="delete-user"' in detail and "This cannot be undone." in detail
     r = console.post(f"/o/acme/users/{ada.id}/delete/", follow=True)
@@ -394,8 +416,8 @@ def test_deleting_a_user_permanently_frees_the_seat(console: Client, org: Org) -
 def test_bad_input_gets_a_message_and_changes_nothing(console: Client, org: Org) -> None:
     r = console.post("/o/acme/settings/tokens/", {"name": "x"}, follow=True)
     assert b"Enable SCIM provisioning before generating a token." in r.content
-    idp_configure(org=org, provider="okta", protocol="saml")
-    directory = scim_enable(org=org)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
     r = console.post("/o/acme/settings/tokens/", {"name": "x" * 101}, follow=True)
     assert b"at most 100 characters" in r.content
     r = console.post("/o/acme/settings/deprovisioning/", {"deprovision": "explode"}, follow=True)
@@ -403,7 +425,8 @@ def test_bad_input_gets_a_message_and_changes_nothing(console: Client, org: Org)
     r = console.post("/o/acme/settings/scim/delete/", {})
     assert b"was not deleted" in r.content and b"data-open-on-load" in r.content
     directory.refresh_from_db()
-    assert directory.deleted_at is None and directory.deprovision == "disable"
+    org.refresh_from_db()
+    assert directory.deleted_at is None and org.deprovision == "disable"
     assert not directory.tokens.exists()
     assert console.get("/o/acme/settings/scim/").status_code == 405
 
@@ -416,9 +439,18 @@ def test_events_page_filters_and_shows_failures(console: Client, org: Org) -> No
         resource_name="x@acme.example",
         message="A user with userName 'x' already exists",
         status_code=409,
+        actor=OPERATOR,
     )
-    event_record(org=org, action="user_create", outcome="success", resource_name="y@acme.example")
-    event_record(org=org, action="group_create", outcome="success", resource_name="Sales")
+    event_record(
+        org=org,
+        action="user_create",
+        outcome="success",
+        resource_name="y@acme.example",
+        actor=OPERATOR,
+    )
+    event_record(
+        org=org, action="group_create", outcome="success", resource_name="Sales", actor=OPERATOR
+    )
     page = console.get("/o/acme/events/?outcome=failure").content.decode()
     assert "already exists" in page and "y@acme.example" not in page and "row-bad" in page
     page = console.get("/o/acme/events/?action=group_create").content.decode()
@@ -439,8 +471,12 @@ def test_the_users_page_costs_the_same_queries_for_5_or_50_users(
 
     def add(start: int, stop: int) -> None:
         for i in range(start, stop):
-            user = user_create(org=org, fields=UserFields(user_name=f"u{i}@acme.example"))
-            group_create(org=org, display_name=f"Team {i}", member_ids=[str(user.id)])
+            user = user_create(
+                org=org, fields=UserFields(user_name=f"u{i}@acme.example"), actor=OPERATOR
+            )
+            group_create(
+                org=org, display_name=f"Team {i}", member_ids=[str(user.id)], actor=OPERATOR
+            )
 
     add(0, 5)
     with django_assert_max_num_queries(9) as small:
@@ -482,19 +518,21 @@ def test_admins_add_users_and_groups_by_hand(console: Client, org: Org) -> None:
     r = console.post("/o/acme/groups/new/", {"display_name": "Contractors"}, follow=True)
     assert b"Group Contractors was added" in r.content
     assert org.groups.get().source == "manual"
+    clients = set(org.events.filter(outcome="success").values_list("client", flat=True))
+    assert clients == {"console: alice@acme.example"}
 
 
 def test_access_groups_and_the_name_rule_from_the_console(console: Client, org: Org) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    directory = scim_enable(org=org)
-    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"))
-    group_create(org=org, display_name="Engineering")
-    r = console.post(
-        "/o/acme/settings/access/",
-        {"access_groups": ["Engineering"], "reject_special_characters": "on"},
-        follow=True,
-    )
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    directory = scim_enable(org=org, actor=OPERATOR)
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
+    r = console.post("/o/acme/settings/access/", {"access_groups": ["Engineering"]}, follow=True)
     assert b"Access is limited to members of Engineering" in r.content
+    r = console.post(
+        "/o/acme/settings/scim/name-rule/", {"reject_special_characters": "on"}, follow=True
+    )
+    assert b"Names with @ , # $ ! from the IdP are refused." in r.content
     directory.refresh_from_db()
     assert directory.reject_special_characters
     ada.refresh_from_db()
@@ -527,20 +565,83 @@ def test_repeated_wrong_passwords_lock_the_account_for_a_while(org: Org, admin: 
     assert r.status_code == 302
 
 
-def test_deleting_the_directory_lifts_its_access_restriction_from_every_user(
+def _access_panel(console: Client) -> str:
+    page = console.get("/o/acme/settings/").content.decode()
+    found = re.search(r'<p id="access-state">(.*?)</p>', page, re.S)
+    assert found is not None
+    return " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+
+
+def _marked(org: Org) -> set[str]:
+    return set(org.users.exclude(access="").values_list("user_name", flat=True))
+
+
+def test_the_access_panel_and_the_marks_agree_whether_or_not_there_is_a_directory(
     console: Client, org: Org
 ) -> None:
-    idp_configure(org=org, provider="okta", protocol="saml")
-    scim_enable(org=org)
-    group_create(org=org, display_name="Engineering")
-    scim_access_groups_set(org=org, names=["Engineering"])
-    outside = [
-        user_create(org=org, fields=UserFields(user_name=f"u{i}@acme.example")) for i in range(3)
-    ]
-    assert all(org.users.get(pk=u.pk).access == "NOT_IN_ACCESS_GROUPS" for u in outside)
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    scim_enable(org=org, actor=OPERATOR)
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    bob = user_create(org=org, fields=UserFields(user_name="bob@acme.example"), actor=OPERATOR)
+    group_create(org=org, display_name="Engineering", member_ids=[str(ada.id)], actor=OPERATOR)
+    group_create(org=org, display_name="Sales", member_ids=[str(bob.id)], actor=OPERATOR)
+    for i in range(3):
+        user_create(org=org, fields=UserFields(user_name=f"u{i}@acme.example"), actor=OPERATOR)
+    outside = {f"u{i}@acme.example" for i in range(3)}
+    limited = (
+        "Access is limited to members of Engineering, Sales. "
+        "3 users are marked NOT_IN_ACCESS_GROUPS."
+    )
+    everyone = "Every user gets access: no access groups. No user is marked NOT_IN_ACCESS_GROUPS."
+    assert _access_panel(console) == everyone and _marked(org) == set()
+
+    console.post("/o/acme/settings/access/", {"access_groups": ["Engineering", "Sales"]})
+    assert _access_panel(console) == limited and _marked(org) == outside
     page = console.get("/o/acme/settings/").content.decode()
-    assert "access is no longer limited to groups (today: Engineering)" in page
+    assert "access stays limited to Engineering, Sales" in page  # the delete dialog
+
     console.post("/o/acme/settings/scim/delete/", {"confirm": "acme"})
-    assert not org.users.exclude(access="").exists()
-    scim_enable(org=org)  # a new directory: no access groups, and nobody marked
-    assert not org.users.exclude(access="").exists()
+    assert selectors.scim_directory_get(org=org) is None
+    assert _access_panel(console) == limited and _marked(org) == outside
+
+    console.post("/o/acme/settings/access/", {})  # cleared with no directory
+    assert _access_panel(console) == everyone and _marked(org) == set()
+    console.post("/o/acme/settings/access/", {"access_groups": ["Engineering", "Sales"]})
+    assert _access_panel(console) == limited and _marked(org) == outside
+
+    console.post("/o/acme/settings/scim/", {"enabled": "on"})  # a new directory
+    assert selectors.scim_directory_get(org=org) is not None
+    assert _access_panel(console) == limited and _marked(org) == outside
+    console.post("/o/acme/settings/access/", {})
+    assert _access_panel(console) == everyone and _marked(org) == set()
+
+
+def test_the_deprovisioning_policy_is_set_without_a_directory_and_outlives_one(
+    console: Client, org: Org
+) -> None:
+    page = console.get("/o/acme/settings/").content.decode()
+    assert "Save deprovisioning" in page and "Save access" in page  # no directory yet
+    r = console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"}, follow=True)
+    assert b"Deprovisioning set to Delete" in r.content
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    console.post("/o/acme/settings/scim/", {"enabled": "on"})
+    console.post("/o/acme/settings/scim/delete/", {"confirm": "acme"})
+    console.post("/o/acme/settings/scim/", {"enabled": "on"})
+    org.refresh_from_db()
+    assert org.deprovision == "delete"
+    page = console.get("/o/acme/settings/").content.decode()
+    assert re.search(r'value="delete"[^>]* checked', page)
+
+
+def test_the_name_rule_is_the_directorys_and_goes_with_it(console: Client, org: Org) -> None:
+    idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
+    scim_enable(org=org, actor=OPERATOR)
+    console.post("/o/acme/settings/scim/name-rule/", {"reject_special_characters": "on"})
+    console.post("/o/acme/settings/scim/delete/", {"confirm": "acme"})
+    r = console.post(
+        "/o/acme/settings/scim/name-rule/", {"reject_special_characters": "on"}, follow=True
+    )
+    assert b"has no SCIM directory" in r.content
+    assert "Save name rule" not in r.content.decode()
+    directory = scim_enable(org=org, actor=OPERATOR)
+    assert not directory.reject_special_characters

@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from directory.models import EndUser, Group, Membership, Org, ScimDirectory
 from directory.selectors import org_for_admin, org_list_for_admin, scim_directory_get
 from directory.services import scim_directory_delete
+from tests.actors import OPERATOR
 
 
 def test_usernames_are_unique_per_org_case_insensitively(org: Org) -> None:
@@ -74,7 +75,7 @@ def test_an_org_without_scim_never_gets_another_orgs_directory(
 def test_a_deleted_directory_is_not_returned_and_a_new_one_may_be_made(
     org: Org, directory: ScimDirectory
 ) -> None:
-    scim_directory_delete(org=org)
+    scim_directory_delete(org=org, actor=OPERATOR)
     assert scim_directory_get(org=org) is None
     fresh = ScimDirectory.objects.create(org=org)
     assert scim_directory_get(org=org) == fresh != directory

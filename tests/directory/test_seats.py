@@ -14,10 +14,11 @@ from directory.services import (
     user_delete,
     user_update,
 )
+from tests.actors import OPERATOR
 
 
 def _user(org: Org, name: str, **fields: object) -> EndUser:
-    return user_create(org=org, fields=UserFields(user_name=name, **fields))  # type: ignore[arg-type]
+    return user_create(org=org, fields=UserFields(user_name=name, **fields), actor=OPERATOR)  # type: ignore[arg-type]
 
 
 def _seated(org: Org) -> set[str]:
@@ -49,7 +50,7 @@ def test_a_disabled_user_frees_its_seat_for_the_longest_waiting_user(small_org: 
     _user(small_org, "b")
     _user(small_org, "c")
     _user(small_org, "d")
-    user_update(user=a, fields=UserFields(user_name="a", active=False))
+    user_update(user=a, fields=UserFields(user_name="a", active=False), actor=OPERATOR)
     assert _seated(small_org) == {"b", "c"}
     small_org.refresh_from_db()
     assert small_org.seats_used == 2
@@ -75,7 +76,7 @@ def test_an_admin_moves_a_seat_from_one_user_to_another(small_org: Org) -> None:
     _user(small_org, "b")
     c = _user(small_org, "c")
     with pytest.raises(LimitReached):
-        seat_assign(user=c)
-    seat_revoke(user=a)
-    seat_assign(user=c)
+        seat_assign(user=c, actor=OPERATOR)
+    seat_revoke(user=a, actor=OPERATOR)
+    seat_assign(user=c, actor=OPERATOR)
     assert _seated(small_org) == {"b", "c"}

@@ -20,11 +20,12 @@ from directory.services import event_record, org_admin_add, org_create
 from directory.summaries import (
     LEASE,
     events_prune,
-    summaries_dispatch,
     summaries_due,
     summaries_unsent,
     summary_send,
 )
+from directory.tasks import summaries_dispatch as summaries_dispatch_task
+from tests.actors import OPERATOR
 
 H = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # the hour the events happen in
 AFTER = H + timedelta(hours=1, minutes=0, seconds=3)  # beat fires at 11:00
@@ -44,6 +45,7 @@ def _events(org: Org, at: datetime, outcomes: dict[str, int]) -> None:
                     resource_name=f"{outcome}{i}@{org.slug}.example",
                     message="A user with userName already exists" if outcome == "failure" else "",
                     status_code=409 if outcome == "failure" else None,
+                    actor=OPERATOR,
                 )
 
 
@@ -53,7 +55,7 @@ def dispatch(django_capture_on_commit_callbacks: Any) -> Any:
 
     def run() -> int:
         with django_capture_on_commit_callbacks(execute=True):
-            return summaries_dispatch()
+            return summaries_dispatch_task()
 
     return run
 

@@ -16,6 +16,7 @@ from directory.services import (
     user_create,
     user_update,
 )
+from tests.actors import OPERATOR
 
 
 @pytest.mark.parametrize(
@@ -49,7 +50,7 @@ def test_the_key_of_a_key_is_the_key(text: str) -> None:
 def test_every_way_of_writing_a_user_stores_its_key(org: Org) -> None:
     made = EndUser.objects.create(org=org, user_name="Straße@x")
     EndUser.objects.bulk_create([EndUser(org=org, user_name="ΣΊΣΥΦΟΣ@x")])
-    served = user_create(org=org, fields=UserFields(user_name="İrem@x"))
+    served = user_create(org=org, fields=UserFields(user_name="İrem@x"), actor=OPERATOR)
     keys = dict(org.users.values_list("user_name", "user_name_key"))
     assert keys == {
         "Straße@x": "strasse@x",
@@ -58,7 +59,7 @@ def test_every_way_of_writing_a_user_stores_its_key(org: Org) -> None:
     }
     made.user_name = "Ａda@x"
     made.save()
-    user_update(user=served, fields=UserFields(user_name="ﬁona@x"))
+    user_update(user=served, fields=UserFields(user_name="ﬁona@x"), actor=OPERATOR)
     assert set(org.users.values_list("user_name_key", flat=True)) == {
         "ada@x",
         "σίσυφοσ@x",
@@ -68,21 +69,21 @@ def test_every_way_of_writing_a_user_stores_its_key(org: Org) -> None:
 
 @pytest.mark.django_db
 def test_the_service_refuses_an_equivalent_name(org: Org) -> None:
-    user_create(org=org, fields=UserFields(user_name="ﬁona@x"))
+    user_create(org=org, fields=UserFields(user_name="ﬁona@x"), actor=OPERATOR)
     with pytest.raises(Conflict):
-        user_create(org=org, fields=UserFields(user_name="FIONA@x"))
+        user_create(org=org, fields=UserFields(user_name="FIONA@x"), actor=OPERATOR)
 
 
 @pytest.mark.django_db
 def test_a_name_too_long_once_folded_is_refused(org: Org) -> None:
     with pytest.raises(InvalidValue, match="case-folded"):
-        user_create(org=org, fields=UserFields(user_name="\ufdfa" * 40))
+        user_create(org=org, fields=UserFields(user_name="\ufdfa" * 40), actor=OPERATOR)
 
 
 def _collided(org: Org) -> tuple[EndUser, EndUser]:
     """Two users with one key, the newer without it, as migration 0009 leaves them."""
-    holder = user_create(org=org, fields=UserFields(user_name="Straße@x"))
-    other = user_create(org=org, fields=UserFields(user_name="other@x"))
+    holder = user_create(org=org, fields=UserFields(user_name="Straße@x"), actor=OPERATOR)
+    other = user_create(org=org, fields=UserFields(user_name="other@x"), actor=OPERATOR)
     EndUser.objects.filter(pk=other.pk).update(user_name="STRASSE@x", user_name_key=None)
     other.refresh_from_db()
     return holder, other
@@ -92,7 +93,9 @@ def _collided(org: Org) -> tuple[EndUser, EndUser]:
 def test_a_user_left_without_a_key_can_still_be_updated_and_deactivated(org: Org) -> None:
     holder, other = _collided(org)
     change = user_update(
-        user=other, fields=UserFields(user_name="STRASSE@x", display_name="S", active=False)
+        user=other,
+        fields=UserFields(user_name="STRASSE@x", display_name="S", active=False),
+        actor=OPERATOR,
     )
     stored = EndUser.objects.get(pk=other.pk)
     assert (stored.display_name, stored.active, stored.user_name_key) == ("S", False, None)
@@ -103,11 +106,11 @@ def test_a_user_left_without_a_key_can_still_be_updated_and_deactivated(org: Org
 @pytest.mark.django_db
 def test_a_user_left_without_a_key_gets_it_once_free(org: Org) -> None:
     holder, other = _collided(org)
-    user_create(org=org, fields=UserFields(user_name="ﬁona@x"))
+    user_create(org=org, fields=UserFields(user_name="ﬁona@x"), actor=OPERATOR)
     with pytest.raises(Conflict):
-        user_update(user=other, fields=UserFields(user_name="FIONA@x"))
+        user_update(user=other, fields=UserFields(user_name="FIONA@x"), actor=OPERATOR)
     assert EndUser.objects.get(pk=other.pk).user_name_key is None
-    user_update(user=other, fields=UserFields(user_name="renamed@x"))
+    user_update(user=other, fields=UserFields(user_name="renamed@x"), actor=OPERATOR)
     assert EndUser.objects.get(pk=other.pk).user_name_key == "renamed@x"
 
 
@@ -115,7 +118,7 @@ def test_a_user_left_without_a_key_gets_it_once_free(org: Org) -> None:
 def test_a_user_left_without_a_key_takes_it_after_the_holder_is_deleted(org: Org) -> None:
     holder, other = _collided(org)
     EndUser.objects.filter(pk=holder.pk).delete()
-    user_update(user=other, fields=UserFields(user_name="STRASSE@x", title="back"))
+    user_update(user=other, fields=UserFields(user_name="STRASSE@x", title="back"), actor=OPERATOR)
     assert EndUser.objects.get(pk=other.pk).user_name_key == "strasse@x"
 
 
@@ -137,14 +140,14 @@ def test_filters_see_a_user_without_a_key_under_negations_only(org: Org) -> None
 
 @pytest.mark.django_db
 def test_a_group_left_without_a_key_can_be_updated_and_takes_a_free_name(org: Org) -> None:
-    holder = group_create(org=org, display_name="Straße")
-    other = group_create(org=org, display_name="Other")
+    holder = group_create(org=org, display_name="Straße", actor=OPERATOR)
+    other = group_create(org=org, display_name="Other", actor=OPERATOR)
     Group.objects.filter(pk=other.pk).update(display_name="STRASSE", display_name_key=None)
     other.refresh_from_db()
-    group_update(group=other, display_name="STRASSE", external_id="G-2")
+    group_update(group=other, display_name="STRASSE", external_id="G-2", actor=OPERATOR)
     assert Group.objects.get(pk=other.pk).display_name_key is None
-    group_update(group=holder, display_name="ﬁnance")
+    group_update(group=holder, display_name="ﬁnance", actor=OPERATOR)
     with pytest.raises(Conflict):
-        group_update(group=other, display_name="FINANCE")
-    group_update(group=other, display_name="Renamed")
+        group_update(group=other, display_name="FINANCE", actor=OPERATOR)
+    group_update(group=other, display_name="Renamed", actor=OPERATOR)
     assert Group.objects.get(pk=other.pk).display_name_key == "renamed"

@@ -10,6 +10,7 @@ from directory import selectors
 from directory.models import Org
 from directory.selectors import user_list
 from directory.services import UserFields, user_create
+from tests.actors import OPERATOR
 
 
 @pytest.fixture(params=["narrow", "broad"])
@@ -39,9 +40,16 @@ def test_search_matches_prefixes_of_every_searched_field(
                 {"value": "numbers@home.example", "type": "home"},
             ],
         ),
+        actor=OPERATOR,
     )
-    user_create(org=org, fields=UserFields(user_name="alan@acme.example", family_name="Turing"))
-    user_create(org=other_org, fields=UserFields(user_name="ada-lookalike@globex.example"))
+    user_create(
+        org=org,
+        fields=UserFields(user_name="alan@acme.example", family_name="Turing"),
+        actor=OPERATOR,
+    )
+    user_create(
+        org=other_org, fields=UserFields(user_name="ada-lookalike@globex.example"), actor=OPERATOR
+    )
 
     assert _found(org, "ADA") == {"ada"}  # case-insensitive; not the other org's ada
     assert _found(org, "countess") == {"ada"}  # display name
@@ -60,8 +68,8 @@ def test_a_search_with_more_candidates_than_the_narrow_limit_finds_them_all(
 ) -> None:
     monkeypatch.setattr(selectors, "SEARCH_NARROW", 3)
     for n in range(5):
-        user_create(org=org, fields=UserFields(user_name=f"sam{n}@acme.example"))
-    user_create(org=org, fields=UserFields(user_name="other@acme.example"))
+        user_create(org=org, fields=UserFields(user_name=f"sam{n}@acme.example"), actor=OPERATOR)
+    user_create(org=org, fields=UserFields(user_name="other@acme.example"), actor=OPERATOR)
 
     assert _found(org, "sam") == {f"sam{n}" for n in range(5)}
     assert _found(org, "sam3") == {"sam3"}

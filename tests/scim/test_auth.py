@@ -4,6 +4,7 @@ from django.test import Client
 
 from directory.models import ScimDirectory
 from directory.services import scim_directory_delete, scim_disable
+from tests.actors import OPERATOR
 from tests.scim.conftest import ScimClient, assert_scim_error, okta_user
 from tokens.services import token_revoke
 
@@ -49,7 +50,7 @@ def test_it_refuses_another_directorys_token_on_this_base_url(
 def test_it_refuses_every_request_while_scim_is_disabled(
     scim: ScimClient, directory: ScimDirectory
 ) -> None:
-    scim_disable(org=directory.org)
+    scim_disable(org=directory.org, actor=OPERATOR)
     assert_scim_error(scim.get("/Users"), 401)
     assert_scim_error(scim.post("/Users", okta_user("a@acme.example")), 401)
     assert directory.org.users.count() == 0
@@ -58,7 +59,7 @@ def test_it_refuses_every_request_while_scim_is_disabled(
 def test_it_refuses_every_request_once_the_directory_is_deleted(
     scim: ScimClient, directory: ScimDirectory
 ) -> None:
-    scim_directory_delete(org=directory.org)
+    scim_directory_delete(org=directory.org, actor=OPERATOR)
     assert_scim_error(scim.get("/ServiceProviderConfig"), 401)
 
 

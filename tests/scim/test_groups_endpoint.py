@@ -4,6 +4,7 @@ from typing import Any
 
 from directory.models import Group, Org
 from directory.services import group_create
+from tests.actors import OPERATOR
 from tests.scim.conftest import GROUP_SCHEMA, ScimClient, assert_scim_error, okta_user
 
 
@@ -182,7 +183,7 @@ def test_a_pushed_group_takes_over_a_manual_group_of_the_same_name(
     scim: ScimClient, org: Org
 ) -> None:
     (a,) = _users(scim, 1)
-    manual = group_create(org=org, display_name="Finance", member_ids=[a])
+    manual = group_create(org=org, display_name="Finance", member_ids=[a], actor=OPERATOR)
     r = scim.post("/Groups", {"displayName": "finance", "members": []})
     assert r.status_code == 201
     assert r.json()["id"] == str(manual.id)

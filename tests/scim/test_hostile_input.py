@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from directory.models import EndUser, Group, Org, ScimDirectory
-from directory.services import scim_policy_set
+from directory.services import org_deprovision_set
+from tests.actors import OPERATOR
 from tests.scim.conftest import (
     ENTERPRISE,
     PATCH_OP,
@@ -320,7 +321,7 @@ def test_if_match_with_several_tags_matches_any_of_them(
 def test_a_member_deleted_while_a_patch_adds_it_is_a_clear_400_and_nothing_changes(
     scim: ScimClient, org: Org, directory: ScimDirectory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scim_policy_set(org=org, deprovision="delete")
+    org_deprovision_set(org=org, deprovision="delete", actor=OPERATOR)
     ada = scim.post("/Users", okta_user("ada@acme.example")).json()
     bob = scim.post("/Users", okta_user("bob@acme.example")).json()
     group = scim.post("/Groups", {"displayName": "Eng", "members": [{"value": ada["id"]}]}).json()

@@ -7,12 +7,13 @@ from django.core import mail
 from directory.models import Org, ScimDirectory
 from directory.services import (
     group_create,
+    org_deprovision_set,
     org_update,
     scim_directory_delete,
     scim_enable,
     scim_name_rule_set,
-    scim_policy_set,
 )
+from tests.actors import OPERATOR
 from tests.scim.conftest import ScimClient, assert_scim_error, okta_user
 from tokens.services import token_issue
 
@@ -21,7 +22,7 @@ def test_deactivation_under_the_delete_policy_removes_the_user_and_frees_its_sea
     scim: ScimClient, org: Org
 ) -> None:
     org_update(org=org, seats=1)
-    scim_policy_set(org=org, deprovision="delete")
+    org_deprovision_set(org=org, deprovision="delete", actor=OPERATOR)
     first = scim.post("/Users", okta_user("first@acme.example")).json()
     second = scim.post("/Users", okta_user("second@acme.example")).json()
     r = scim.patch_ops(f"/Users/{first['id']}", {"op": "replace", "value": {"active": False}})
@@ -38,7 +39,7 @@ def test_deactivation_under_the_delete_policy_removes_the_user_and_frees_its_sea
 def test_entra_put_deactivation_under_the_delete_policy_answers_the_last_state(
     scim: ScimClient, org: Org
 ) -> None:
-    scim_policy_set(org=org, deprovision="delete")
+    org_deprovision_set(org=org, deprovision="delete", actor=OPERATOR)
     created = scim.post("/Users", okta_user("put@acme.example")).json()
     r = scim.put(f"/Users/{created['id']}", {**created, "active": False})
     assert r.status_code == 200
@@ -51,7 +52,7 @@ def test_deleting_the_directory_keeps_users_and_groups_as_manual(
 ) -> None:
     user = scim.post("/Users", okta_user("stay@acme.example")).json()
     scim.post("/Groups", {"displayName": "Stays", "members": [{"value": user["id"]}]})
-    scim_directory_delete(org=org)
+    scim_directory_delete(org=org, actor=OPERATOR)
     assert_scim_error(scim.get("/Users"), 401)
     kept = org.users.get()
     assert kept.source == "manual" and kept.directory_id is None
@@ -62,8 +63,8 @@ def test_deleting_the_directory_keeps_users_and_groups_as_manual(
 
 def test_a_new_directory_links_existing_users_found_by_username(scim: ScimClient, org: Org) -> None:
     old = scim.post("/Users", okta_user("again@acme.example")).json()
-    scim_directory_delete(org=org)
-    new_directory = scim_enable(org=org)
+    scim_directory_delete(org=org, actor=OPERATOR)
+    new_directory = scim_enable(org=org, actor=OPERATOR)
     assert str(new_directory.id) not in scim.base
     new = ScimClient(new_directory, token_issue(directory=new_directory).plaintext)
     found = new.get('/Users?filter=userName eq "again@acme.example"').json()["Resources"]
@@ -73,7 +74,7 @@ def test_a_new_directory_links_existing_users_found_by_username(scim: ScimClient
     user = org.users.get()
     assert user.directory_id == new_directory.id and user.source == "scim"
     # The group takes over likewise, by name.
-    group_create(org=org, display_name="Legacy")
+    group_create(org=org, display_name="Legacy", actor=OPERATOR)
     taken = new.post("/Groups", {"displayName": "Legacy"})
     assert taken.status_code == 201
 
@@ -84,7 +85,7 @@ def test_the_optional_name_rule_refuses_special_characters_naming_the_field(
     assert (
         scim.post("/Users", okta_user("ok1@acme.example", given="Zoë-Anne (Jo)")).status_code == 201
     )
-    scim_name_rule_set(org=org, enabled=True)
+    scim_name_rule_set(org=org, enabled=True, actor=OPERATOR)
     body = assert_scim_error(
         scim.post("/Users", okta_user("bad@acme.example", family="Smith#1")), 400, "invalidValue"
     )
@@ -106,12 +107,12 @@ def _summary_after(org: Org, django_capture_on_commit_callbacks: object) -> str:
     from django.utils import timezone
 
     from directory.services import org_admin_add
-    from directory.summaries import summaries_dispatch
+    from directory.tasks import summaries_dispatch as summaries_dispatch_task
 
     org_admin_add(org=org, email="alice@acme.example")
     with time_machine.travel(timezone.now() + timedelta(hours=1), tick=False):
         with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-            summaries_dispatch()
+            summaries_dispatch_task()
     return str(mail.outbox[-1].body)
 
 
@@ -140,10 +141,10 @@ def test_users_beyond_the_seats_are_provisioned_without_one_and_reported(
 def test_a_group_push_into_an_allowed_group_clears_not_in_access_groups(
     scim: ScimClient, org: Org, django_capture_on_commit_callbacks: object
 ) -> None:
-    from directory.services import scim_access_groups_set
+    from directory.services import org_access_groups_set
 
-    group_create(org=org, display_name="Engineering")
-    scim_access_groups_set(org=org, names=["Engineering"])
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
+    org_access_groups_set(org=org, names=["Engineering"], actor=OPERATOR)
     user = scim.post("/Users", okta_user("new@acme.example")).json()
     assert org.users.get().access == "NOT_IN_ACCESS_GROUPS"
     assert "NOT_IN_ACCESS_GROUPS" in org.events.get(action="user_create").message
@@ -171,25 +172,25 @@ def test_a_group_push_into_an_allowed_group_clears_not_in_access_groups(
 def test_access_groups_set_while_a_token_is_cached_apply_to_the_next_create(
     scim: ScimClient, org: Org
 ) -> None:
-    from directory.services import scim_access_groups_set
+    from directory.services import org_access_groups_set
 
-    group_create(org=org, display_name="Engineering")
-    # The token (with its directory's access groups, none yet) is authenticated, and
-    # with Redis cached, before the admin restricts access.
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
+    # The token (with the org's access groups, none yet, kept on its directory) is
+    # authenticated, and with Redis cached, before the admin restricts access.
     assert scim.post("/Users", okta_user("before@acme.example")).status_code == 201
-    scim_access_groups_set(org=org, names=["Engineering"])
+    org_access_groups_set(org=org, names=["Engineering"], actor=OPERATOR)
     assert scim.post("/Users", okta_user("after@acme.example")).status_code == 201
     assert org.users.get(user_name="after@acme.example").access == "NOT_IN_ACCESS_GROUPS"
-    scim_access_groups_set(org=org, names=[])
+    org_access_groups_set(org=org, names=[], actor=OPERATOR)
     assert scim.post("/Users", okta_user("lifted@acme.example")).status_code == 201
     assert org.users.get(user_name="lifted@acme.example").access == ""
 
 
 def test_deleting_the_only_access_group_lifts_the_restriction(scim: ScimClient, org: Org) -> None:
-    from directory.services import scim_access_groups_set
+    from directory.services import org_access_groups_set
 
     pushed = scim.post("/Groups", {"displayName": "Engineering", "members": []}).json()
-    scim_access_groups_set(org=org, names=["Engineering"])
+    org_access_groups_set(org=org, names=["Engineering"], actor=OPERATOR)
     assert scim.post("/Users", okta_user("one@acme.example")).status_code == 201
     assert org.users.get().access == "NOT_IN_ACCESS_GROUPS"
     assert scim.delete(f"/Groups/{pushed['id']}").status_code == 204
@@ -197,3 +198,21 @@ def test_deleting_the_only_access_group_lifts_the_restriction(scim: ScimClient, 
     assert org.users.get().access == ""
     assert scim.post("/Users", okta_user("two@acme.example")).status_code == 201
     assert org.users.get(user_name="two@acme.example").access == ""
+
+
+def test_a_directory_enabled_again_works_under_the_orgs_policies(
+    scim: ScimClient, org: Org
+) -> None:
+    from directory.services import org_access_groups_set
+
+    group_create(org=org, display_name="A", actor=OPERATOR)
+    group_create(org=org, display_name="B", actor=OPERATOR)
+    org_access_groups_set(org=org, names=["A", "B"], actor=OPERATOR)
+    org_deprovision_set(org=org, deprovision="delete", actor=OPERATOR)
+    scim_directory_delete(org=org, actor=OPERATOR)
+    again = scim_enable(org=org, actor=OPERATOR)
+    idp = ScimClient(again, token_issue(directory=again).plaintext)
+    user = idp.post("/Users", okta_user("new@acme.example")).json()
+    assert org.users.get().access == "NOT_IN_ACCESS_GROUPS"
+    assert idp.delete(f"/Users/{user['id']}").status_code == 204
+    assert not org.users.exists()  # the "delete" policy, kept through the delete

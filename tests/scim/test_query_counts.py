@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from directory.models import EndUser, Org
 from directory.services import UserFields, group_create, user_create
+from tests.actors import OPERATOR
 from tests.scim.conftest import ScimClient, okta_user
 
 
@@ -21,12 +22,13 @@ def _fill(org: Org, n: int) -> list[str]:
                     user_name=f"bulk{i}@acme.example",
                     emails=[{"value": f"bulk{i}@acme.example", "type": "work", "primary": True}],
                 ),
+                actor=OPERATOR,
             ).id
         )
         for i in range(n)
     ]
-    group_create(org=org, display_name="Everyone", member_ids=ids)
-    group_create(org=org, display_name="Half", member_ids=ids[::2])
+    group_create(org=org, display_name="Everyone", member_ids=ids, actor=OPERATOR)
+    group_create(org=org, display_name="Half", member_ids=ids[::2], actor=OPERATOR)
     return ids
 
 
@@ -45,7 +47,7 @@ def test_a_username_lookup_costs_the_same_in_a_small_and_a_bigger_org(
         assert scim.get(url).json()["totalResults"] == 1
     _fill_more = [f"more{i}" for i in range(30)]
     for name in _fill_more:
-        user_create(org=org, fields=UserFields(user_name=f"{name}@acme.example"))
+        user_create(org=org, fields=UserFields(user_name=f"{name}@acme.example"), actor=OPERATOR)
     with django_assert_num_queries(len(small.captured_queries)):
         assert scim.get(url).json()["totalResults"] == 1
 

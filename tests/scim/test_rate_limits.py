@@ -46,7 +46,7 @@ def test_the_limiter_fails_open_when_the_cache_is_down(scim: ScimClient, setting
     # The shared cache is a Redis that does not answer: nothing listens on port 1.
     settings.CACHES = {
         "default": {
-            "BACKEND": "commandcenter.cache.RedisCache",
+            "BACKEND": "directory.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
         }
     }

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from directory.models import Org
 from directory.names import user_name_key
-from directory.services import scim_policy_set
+from directory.services import org_deprovision_set
+from tests.actors import OPERATOR
 from tests.conftest import examples
 from tests.scim.conftest import ScimClient, assert_scim_error, okta_user
 
@@ -46,7 +47,7 @@ def _find(scim: ScimClient, name: str) -> list[dict[str, Any]]:
 def test_a_user_deleted_by_the_idp_can_be_provisioned_again(
     scim: ScimClient, org: Org, first: str, second: str, policy: str
 ) -> None:
-    scim_policy_set(org=org, deprovision=policy)
+    org_deprovision_set(org=org, deprovision=policy, actor=OPERATOR)
     for name in (first, second):
         created = scim.post("/Users", okta_user(name))
         assert created.status_code == 201, created.content

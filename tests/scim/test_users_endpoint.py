@@ -6,7 +6,8 @@ from typing import Any
 from django.test import override_settings
 
 from directory.models import EndUser, Org, ProvisioningEvent, ScimDirectory
-from directory.services import scim_policy_set
+from directory.services import org_deprovision_set
+from tests.actors import OPERATOR
 from tests.scim.conftest import ENTERPRISE, USER_SCHEMA, ScimClient, assert_scim_error, okta_user
 
 
@@ -275,7 +276,7 @@ def test_delete_under_the_disable_policy_keeps_the_user_disabled_and_hides_it(
 def test_delete_under_the_delete_policy_removes_the_user(
     scim: ScimClient, org: Org, directory: ScimDirectory
 ) -> None:
-    scim_policy_set(org=org, deprovision="delete")
+    org_deprovision_set(org=org, deprovision="delete", actor=OPERATOR)
     created = scim.post("/Users", okta_user("gone@acme.example")).json()
     assert scim.delete(f"/Users/{created['id']}").status_code == 204
     assert org.users.count() == 0

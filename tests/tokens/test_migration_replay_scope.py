@@ -12,6 +12,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from directory.models import Org, ScimDirectory
 from directory.services import idp_configure, scim_enable
+from tests.actors import OPERATOR
 from tokens.models import TokenIssueReplay
 from tokens.services import token_issue, token_issue_once
 
@@ -29,8 +30,8 @@ def _migrate(target: list[tuple[str, str]]) -> Any:
 def test_replays_recorded_before_keep_their_tokens_org(
     admin: User, directory: ScimDirectory, other_org: Org
 ) -> None:
-    idp_configure(org=other_org, provider="entra", protocol="oidc")
-    other = scim_enable(org=other_org)
+    idp_configure(org=other_org, provider="entra", protocol="oidc", actor=OPERATOR)
+    other = scim_enable(org=other_org, actor=OPERATOR)
     ours = token_issue(directory=directory, name="acme", created_by=admin).token
     theirs = token_issue(directory=other, name="globex", created_by=admin).token
     old = _migrate([BEFORE])

@@ -12,6 +12,7 @@ from django.db import connection
 from directory.errors import LimitReached
 from directory.models import ScimDirectory
 from directory.services import scim_directory_delete, scim_disable
+from tests.actors import OPERATOR
 from tokens.auth import token_authenticate, token_from_header, token_touch
 from tokens.models import ScimToken
 from tokens.services import token_issue, token_revoke
@@ -71,9 +72,9 @@ def test_a_revoked_token_authenticates_nothing_at_once(
 def test_tokens_of_a_disabled_or_deleted_directory_authenticate_nothing(
     directory: ScimDirectory, token: str
 ) -> None:
-    scim_disable(org=directory.org)
+    scim_disable(org=directory.org, actor=OPERATOR)
     assert token_authenticate(token) is None
-    scim_directory_delete(org=directory.org)
+    scim_directory_delete(org=directory.org, actor=OPERATOR)
     assert token_authenticate(token) is None
 
 
@@ -163,17 +164,17 @@ def test_disabling_the_directory_drops_its_cached_tokens(
     shared_cache: None, directory: ScimDirectory, token: str
 ) -> None:
     assert token_authenticate(token) is not None
-    scim_disable(org=directory.org)
+    scim_disable(org=directory.org, actor=OPERATOR)
     assert token_authenticate(token) is None
 
 
 def test_a_policy_change_reaches_the_next_request_through_the_cache(
     shared_cache: None, directory: ScimDirectory, token: str
 ) -> None:
-    from directory.services import scim_policy_set
+    from directory.services import org_deprovision_set
 
     cached = token_authenticate(token)
-    assert cached is not None and cached.directory.deprovision == "disable"
-    scim_policy_set(org=directory.org, deprovision="delete")
+    assert cached is not None and cached.directory.org.deprovision == "disable"
+    org_deprovision_set(org=directory.org, deprovision="delete", actor=OPERATOR)
     fresh = token_authenticate(token)
-    assert fresh is not None and fresh.directory.deprovision == "delete"
+    assert fresh is not None and fresh.directory.org.deprovision == "delete"

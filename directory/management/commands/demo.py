@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
+from directory.audit import operator_actor
 from directory.models import Org
 from directory.services import idp_configure, org_admin_add, org_create
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         org = Org.objects.filter(slug=DEMO_SLUG).first()
         if org is None:
             org = org_create(slug=DEMO_SLUG, name="Demo Org", seats=25)
-            idp_configure(org=org, provider="okta", protocol="saml")
+            idp_configure(org=org, provider="okta", protocol="saml", actor=operator_actor())
         org_admin_add(org=org, email=DEMO_EMAIL)
         user = User.objects.get(username=DEMO_EMAIL)
         if not user.check_password(DEMO_PASSWORD):

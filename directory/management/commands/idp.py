@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from directory.management.commands._base import SubcommandCommand
+from directory.management.subcommands import SubcommandCommand
 from directory.models import IdentityProvider
 from directory.services import idp_configure
 

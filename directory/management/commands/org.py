@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from directory.management.commands._base import SubcommandCommand
+from directory.management.subcommands import SubcommandCommand
 from directory.selectors import org_list
 from directory.services import org_admin_add, org_create, org_update
 

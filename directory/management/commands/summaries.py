@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from directory.management.commands._base import SubcommandCommand
+from directory.management.subcommands import SubcommandCommand
 from directory.models import Org
 from directory.summaries import summaries_due, summary_send
 

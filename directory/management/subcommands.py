@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from directory.audit import Actor
+from directory.audit import Actor, operator_actor
 from directory.errors import DirectoryError
 from directory.models import Org
 from directory.selectors import org_get
@@ -41,8 +40,7 @@ class SubcommandCommand(BaseCommand, ABC):
 
     @property
     def actor(self) -> Actor:
-        # Operators act from a shell: the audit trail names the system account.
-        return Actor(who=f"operator {getpass.getuser()}", via="cli")
+        return operator_actor()
 
     def say(self, text: str) -> None:
         self.stdout.write(text)

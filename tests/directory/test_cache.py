@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from commandcenter.cache import cached_then_counted
+from directory.cache import cached_then_counted
 
 
 def test_counters_move_only_while_the_value_is_cached(redis_cache: None) -> None:

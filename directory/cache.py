@@ -1,5 +1,9 @@
 """The Redis cache backend, made cheap enough for the SCIM hot path, and windowed counters.
 
+Cache plumbing, with no rule of its own; it sits in the bottom layer (like
+directory.prepared) so that every layer above may use it: the settings name the
+backend, scim.throttle counts its rate windows here.
+
 Django's RedisCache builds a new redis-py client object for every cache call, and a
 redis-py 7+ client fills a ~170-entry callback table on construction: about 0.2 ms
 of CPU per call, several times per SCIM request. This backend keeps one client per

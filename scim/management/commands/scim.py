@@ -5,25 +5,29 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from directory.management.commands._base import SubcommandCommand
+from directory.management.subcommands import SubcommandCommand
 from directory.models import Org, ScimDirectory
 from directory.selectors import (
+    access_group_list,
     group_name_collision_list,
     scim_directory_get,
     user_name_collision_list,
 )
 from directory.services import (
-    scim_access_groups_set,
+    org_access_groups_set,
+    org_deprovision_set,
     scim_directory_delete,
     scim_disable,
     scim_enable,
-    scim_policy_set,
 )
 from tokens.services import token_issue, token_revoke
 
 
 class Command(SubcommandCommand):
-    help = "Switch an org's SCIM directory on or off, set its policies, manage its API tokens."
+    help = (
+        "Switch an org's SCIM directory on or off, manage its API tokens; set the org's "
+        "deprovisioning policy and access groups (with or without a directory)."
+    )
 
     def add_subcommands(self, subparsers: Any) -> None:
         for name, handler, text in (
@@ -47,15 +51,15 @@ class Command(SubcommandCommand):
         delete.add_argument("--yes", action="store_true", help="confirm the deletion")
         delete.set_defaults(handler=self.delete)
 
-        policy = subparsers.add_parser("policy", help="Set what deactivation does")
-        policy.add_argument("slug")
-        policy.add_argument(
-            "--deprovision", required=True, choices=ScimDirectory.Deprovision.values
+        policy = subparsers.add_parser(
+            "policy", help="Set what the IdP's deactivations do (the org's policy)"
         )
+        policy.add_argument("slug")
+        policy.add_argument("--deprovision", required=True, choices=Org.Deprovision.values)
         policy.set_defaults(handler=self.policy)
 
         access = subparsers.add_parser(
-            "access-groups", help="Restrict access to members of some groups"
+            "access-groups", help="Restrict the org's access to members of some groups"
         )
         access.add_argument("slug")
         which = access.add_mutually_exclusive_group(required=True)
@@ -102,14 +106,16 @@ class Command(SubcommandCommand):
     def status(self, slug: str, **_: Any) -> None:
         org = self.org(slug)
         directory = scim_directory_get(org=org)
+        groups = ", ".join(g.display_name for g in access_group_list(org=org)) or "none"
         if directory is None:
             self.say(f"{slug}: SCIM is not set up (run `scim enable {slug}`)")
-            return
-        groups = ", ".join(g.display_name for g in directory.access_groups.all()) or "none"
-        self.say(f"{slug}: SCIM {'enabled' if directory.enabled else 'disabled'}")
-        self.say(f"Base URL: {directory.base_url}")
-        self.say(f"Deprovisioning: {directory.get_deprovision_display()}")
+        else:
+            self.say(f"{slug}: SCIM {'enabled' if directory.enabled else 'disabled'}")
+            self.say(f"Base URL: {directory.base_url}")
+        self.say(f"Deprovisioning: {org.get_deprovision_display()}")
         self.say(f"Access groups: {groups}")
+        if directory is None:
+            return
         self.say(f"Active tokens: {directory.tokens.filter(revoked_at__isnull=True).count()}")
         self.say(
             f"Users: {directory.users.count()}, groups: {directory.groups.count()}, "
@@ -134,20 +140,21 @@ class Command(SubcommandCommand):
         if not yes:
             raise CommandError(
                 "Deleting the SCIM directory stops syncing and revokes its tokens; "
-                "users and groups stay. Add --yes to confirm."
+                "users and groups stay, and so do the org's deprovisioning policy and "
+                "access groups. Add --yes to confirm."
             )
         scim_directory_delete(org=self.org(slug), actor=self.actor)
         self.say(f"Deleted the SCIM directory of {slug}. Its users and groups stay, as manual.")
 
     def policy(self, slug: str, deprovision: str, **_: Any) -> None:
-        directory = scim_policy_set(org=self.org(slug), deprovision=deprovision, actor=self.actor)
-        self.say(f"Deprovisioning for {slug}: {directory.get_deprovision_display()}")
+        org = org_deprovision_set(org=self.org(slug), deprovision=deprovision, actor=self.actor)
+        self.say(f"Deprovisioning for {slug}: {org.get_deprovision_display()}")
 
     def access_groups(self, slug: str, names: str | None, clear: bool, **_: Any) -> None:
         wanted = [] if clear else [n for n in (names or "").split(",") if n.strip()]
         if not clear and not wanted:
             raise CommandError('Give group names: --set "Engineering,Sales" (or --clear)')
-        groups = scim_access_groups_set(org=self.org(slug), names=wanted, actor=self.actor)
+        groups = org_access_groups_set(org=self.org(slug), names=wanted, actor=self.actor)
         if groups:
             self.say(
                 f"Access for {slug} is limited to: {', '.join(g.display_name for g in groups)}"

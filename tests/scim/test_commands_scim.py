@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from directory.models import EndUser, Group, Org, ScimDirectory, Source
 from directory.services import UserFields, group_create, user_create
+from tests.actors import OPERATOR
 from tokens.auth import token_authenticate, token_touch
 from tokens.models import ScimToken
 
@@ -77,10 +78,16 @@ def test_scim_status_shows_state_url_policy_tokens_and_counts(
     org = directory.org
     for name in ("a@acme.example", "b@acme.example"):
         user_create(
-            org=org, fields=UserFields(user_name=name), source=Source.SCIM, directory=directory
+            org=org,
+            fields=UserFields(user_name=name),
+            source=Source.SCIM,
+            directory=directory,
+            actor=OPERATOR,
         )
-    user_create(org=org, fields=UserFields(user_name="manual@acme.example"))
-    group_create(org=org, display_name="Engineering", source=Source.SCIM, directory=directory)
+    user_create(org=org, fields=UserFields(user_name="manual@acme.example"), actor=OPERATOR)
+    group_create(
+        org=org, display_name="Engineering", source=Source.SCIM, directory=directory, actor=OPERATOR
+    )
     out = run("scim", "status", "acme")
     assert "acme: SCIM enabled" in out
     assert f"Base URL: {directory.base_url}" in out
@@ -119,6 +126,7 @@ def test_scim_delete_stops_syncing_and_keeps_the_users(
         fields=UserFields(user_name="a@acme.example"),
         source=Source.SCIM,
         directory=directory,
+        actor=OPERATOR,
     )
     out = run("scim", "delete", "acme", "--yes")
     assert "Deleted the SCIM directory of acme" in out
@@ -129,26 +137,61 @@ def test_scim_delete_stops_syncing_and_keeps_the_users(
 
 
 def test_scim_policy_sets_what_deprovisioning_does(directory: ScimDirectory) -> None:
+    org = directory.org
     assert "Deprovisioning for acme: Delete" in run(
         "scim", "policy", "acme", "--deprovision", "delete"
     )
-    directory.refresh_from_db()
-    assert directory.deprovision == "delete"
+    org.refresh_from_db()
+    assert org.deprovision == "delete"
     assert "Deprovisioning: Delete" in run("scim", "status", "acme")
     run("scim", "policy", "acme", "--deprovision", "disable")
-    directory.refresh_from_db()
-    assert directory.deprovision == "disable"
+    org.refresh_from_db()
+    assert org.deprovision == "disable"
 
 
 def test_scim_access_groups_set_and_clear(directory: ScimDirectory) -> None:
-    group_create(org=directory.org, display_name="Engineering")
+    org = directory.org
+    group_create(org=org, display_name="Engineering", actor=OPERATOR)
     assert "limited to: Engineering" in run("scim", "access-groups", "acme", "--set", "engineering")
     assert "Access groups: Engineering" in run("scim", "status", "acme")
     with pytest.raises(CommandError, match="No group named 'Sales'"):
         run("scim", "access-groups", "acme", "--set", "Engineering,Sales")
-    assert list(directory.access_groups.values_list("display_name", flat=True)) == ["Engineering"]
+    assert list(org.access_groups.values_list("display_name", flat=True)) == ["Engineering"]
     assert "not limited" in run("scim", "access-groups", "acme", "--clear")
-    assert not directory.access_groups.exists()
+    assert not org.access_groups.exists()
+
+
+def test_the_orgs_policies_are_set_without_a_directory_and_outlive_one(org: Org) -> None:
+    ada = user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    user_create(org=org, fields=UserFields(user_name="bob@acme.example"), actor=OPERATOR)
+    group_create(org=org, display_name="A", member_ids=[str(ada.id)], actor=OPERATOR)
+    group_create(org=org, display_name="B", actor=OPERATOR)
+
+    def marked() -> set[str]:
+        return set(org.users.exclude(access="").values_list("user_name", flat=True))
+
+    assert "Deprovisioning for acme: Delete" in run(
+        "scim", "policy", "acme", "--deprovision", "delete"
+    )
+    assert "limited to: A, B" in run("scim", "access-groups", "acme", "--set", "A,B")
+    assert marked() == {"bob@acme.example"}
+    status = run("scim", "status", "acme")
+    assert "not set up" in status and "Deprovisioning: Delete" in status
+    assert "Access groups: A, B" in status
+    run("idp", "configure", "acme", "--provider", "okta", "--protocol", "saml")
+    run("scim", "enable", "acme")
+    run("scim", "delete", "acme", "--yes")
+    status = run("scim", "status", "acme")
+    assert "Deprovisioning: Delete" in status and "Access groups: A, B" in status
+    assert marked() == {"bob@acme.example"}
+    assert "not limited" in run("scim", "access-groups", "acme", "--clear")
+    assert marked() == set() and "Access groups: none" in run("scim", "status", "acme")
+    trail = org.audit_events.filter(action__startswith="org.").order_by("id")
+    assert [(a, v) for a, v in trail.values_list("action", "via")] == [
+        ("org.deprovision", "cli"),
+        ("org.access_groups", "cli"),
+        ("org.access_groups", "cli"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -159,9 +202,8 @@ def test_scim_access_groups_set_and_clear(directory: ScimDirectory) -> None:
         (("disable", "nope"), "No org with slug 'nope'"),
         (("status", "nope"), "No org with slug 'nope'"),
         (("delete", "acme", "--yes"), "has no SCIM directory"),
-        (("policy", "acme", "--deprovision", "delete"), "has no SCIM directory"),
         (("policy", "acme", "--deprovision", "archive"), "invalid choice"),
-        (("access-groups", "acme", "--set", "A"), "has no SCIM directory"),
+        (("access-groups", "acme", "--set", "A"), "No group named 'A' in this org"),
         (("access-groups", "acme", "--set", "A", "--clear"), "not allowed with argument"),
         (("access-groups", "acme", "--set", " , "), "Give group names"),
         (("token", "issue", "acme"), "has no SCIM directory: run `scim enable acme`"),
@@ -279,7 +321,7 @@ def test_revoking_twice_is_harmless(directory: ScimDirectory, token: str) -> Non
 def test_group_counts_in_status_ignore_groups_of_other_sources(
     directory: ScimDirectory,
 ) -> None:
-    group_create(org=directory.org, display_name="Made by hand")
+    group_create(org=directory.org, display_name="Made by hand", actor=OPERATOR)
     assert Group.objects.count() == 1
     assert "Users: 0, groups: 0" in run("scim", "status", "acme")
 
