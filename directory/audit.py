@@ -22,8 +22,11 @@ class Actor:
     @property
     def client(self) -> str:
         """How a provisioning event names where a change came from: a SCIM client by its
-        User-Agent, anyone else as "<via>: <who>" ("console: alice@acme.example")."""
-        return self.who if self.via == AuditEvent.Via.SCIM else f"{self.via}: {self.who}"
+        User-Agent, a sign-in by the browser's address, anyone else as "<via>: <who>"
+        ("console: alice@acme.example")."""
+        if self.via in (AuditEvent.Via.SCIM, AuditEvent.Via.SIGNIN):
+            return self.who
+        return f"{self.via}: {self.who}"
 
 
 def operator_actor() -> Actor:
@@ -35,6 +38,12 @@ def operator_actor() -> Actor:
 def scim_actor(*, user_agent: str, ip: str | None) -> Actor:
     """An IdP's SCIM client, named by its User-Agent (what the Events page shows)."""
     return Actor(who=user_agent[:255], via=AuditEvent.Via.SCIM, ip=ip)
+
+
+def signin_actor(*, ip: str | None) -> Actor:
+    """An end user signing in (which may create them just in time), named by the
+    browser's address."""
+    return Actor(who=ip or "unknown address", via=AuditEvent.Via.SIGNIN, ip=ip or None)
 
 
 def audit_record(

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.functional import cached_property
 
+from directory.encryption import EncryptedTextField
 from directory.names import USER_NAME_KEY_MAX_LENGTH, user_name_key
 
 
@@ -108,17 +109,47 @@ class IdentityProvider(models.Model):
         OIDC = "oidc", "OpenID Connect"
 
     # The settings each protocol uses; saving one protocol clears the other's.
-    SAML_SETTINGS = ("sso_url", "entity_id")
-    OIDC_SETTINGS = ("issuer", "client_id")
+    SAML_SETTINGS = (
+        "sso_url",
+        "entity_id",
+        "metadata_xml",
+        "metadata_url",
+        "certificates",
+        "idp_initiated",
+    )
+    OIDC_SETTINGS = ("issuer", "client_id", "client_secret", "scopes", "username_claim")
+
+    class UsernameClaim(models.TextChoices):
+        EMAIL = "email", "email"
+        PREFERRED_USERNAME = "preferred_username", "preferred_username"
 
     org = models.OneToOneField(Org, models.CASCADE, related_name="idp")
     provider = models.CharField(max_length=10, choices=Provider.choices)
     protocol = models.CharField(max_length=10, choices=Protocol.choices)
-    # SAML: the IdP's SSO URL and entity id; OIDC: the issuer and client id.
-    sso_url = models.URLField(blank=True)
+    # SAML: the IdP's SSO URL and entity id, read from its metadata (kept as given, with
+    # the URL it came from, if any), and its signing certificates: at most two during a
+    # rollover, each {"pem", "sha256", "not_after"} (directory.services.idp).
+    sso_url = models.URLField(max_length=1000, blank=True)
     entity_id = models.CharField(max_length=500, blank=True)
-    issuer = models.URLField(blank=True)
+    metadata_xml = models.TextField(blank=True)
+    metadata_url = models.URLField(max_length=1000, blank=True)
+    certificates: models.JSONField[list[dict[str, str]], list[dict[str, str]]] = models.JSONField(
+        default=list, blank=True
+    )
+    # Responses the IdP sends unasked (no AuthnRequest of ours): refused unless on.
+    idp_initiated = models.BooleanField(default=False)
+    # OIDC: the issuer (its discovery document is at /.well-known/openid-configuration),
+    # the client, and the claim that is matched to userName.
+    issuer = models.URLField(max_length=1000, blank=True)
     client_id = models.CharField(max_length=200, blank=True)
+    client_secret = EncryptedTextField(blank=True)
+    scopes = models.CharField(max_length=200, blank=True, default="openid email profile")
+    username_claim = models.CharField(
+        max_length=32, choices=UsernameClaim.choices, default=UsernameClaim.EMAIL, blank=True
+    )
+    # Just-in-time creation: an unknown user who signs in is created (source "jit").
+    # Only while the org has no live SCIM directory: with SCIM on, SCIM decides who exists.
+    jit = models.BooleanField(default=False)
     saved_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,6 +159,15 @@ class IdentityProvider(models.Model):
     @property
     def is_saved(self) -> bool:
         return self.saved_at is not None
+
+    @property
+    def signin_ready(self) -> bool:
+        """Whether end users can sign in with it: SAML needs the IdP's metadata (entity
+        id, SSO URL, a certificate), OIDC an issuer and a client id. A provider and a
+        protocol alone are enough for SCIM, not for sign-in."""
+        if self.protocol == self.Protocol.SAML:
+            return bool(self.entity_id and self.sso_url and self.certificates)
+        return bool(self.issuer and self.client_id)
 
 
 class ScimDirectory(models.Model):
@@ -245,6 +285,12 @@ class EndUser(models.Model):
     # Set when the IdP deleted the user under the "disable" policy: the user stays
     # in the directory, disabled, but SCIM no longer sees it.
     removed_by_idp_at = models.DateTimeField(null=True, blank=True)
+    # Sign-in: the IdP's subject (SAML NameID or OIDC `sub`), recorded at the first
+    # sign-in and required at every later one, and when the user last signed in.
+    # NULL until then (unique in the org once set; NULL, not "", so the unique index skips
+    # the unlinked, and adding the column does not rebuild the table on SQLite).
+    idp_subject = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    last_signin_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -256,6 +302,12 @@ class EndUser(models.Model):
             # index serves, so this is the only index they can read (services).
             models.UniqueConstraint(
                 fields=["user_name_key", "org"], name="enduser_unique_username_key"
+            ),
+            # One directory user per IdP subject: a sign-in finds its user by it.
+            models.UniqueConstraint(
+                fields=["org", "idp_subject"],
+                condition=models.Q(idp_subject__isnull=False),
+                name="enduser_unique_idp_subject",
             ),
         ]
         indexes = [
@@ -374,6 +426,7 @@ class ProvisioningEvent(models.Model):
         GROUP_UPDATE = "group_update", "Update group"
         GROUP_DELETE = "group_delete", "Delete group"
         GROUP_MEMBERS = "group_members", "Change group members"
+        SIGNIN = "signin", "Sign-in"
         REQUEST = "request", "Other request"
 
     id = models.BigAutoField(primary_key=True)
@@ -400,6 +453,61 @@ class ProvisioningEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.outcome}"
+
+
+class SigninRefusal(models.TextChoices):
+    """Why a sign-in was refused: the code the refusal page and the event carry."""
+
+    USER_NOT_PROVISIONED = "USER_NOT_PROVISIONED", "Not in the directory"
+    USER_DISABLED = "USER_DISABLED", "Deactivated"
+    NOT_IN_ACCESS_GROUPS = "NOT_IN_ACCESS_GROUPS", "Not in the access groups"
+    NO_SEAT = "NO_SEAT", "No seat"
+    INVALID_RESPONSE = "INVALID_RESPONSE", "Invalid response from the IdP"
+    SSO_NOT_CONFIGURED = "SSO_NOT_CONFIGURED", "Sign-in not set up"
+
+
+class EndUserSession(models.Model):
+    """A signed-in end user (never a console admin: those are Django sessions). The
+    browser holds a random token; only its digest is stored. Every request checks the
+    user against the sign-in gate again, and whatever takes a user's access away
+    deletes their sessions (directory.services.signin)."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(EndUser, models.CASCADE, related_name="sessions")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    protocol = models.CharField(max_length=10, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class SigninNonce(models.Model):
+    """A one-time value of a sign-in in flight, kept in the database so that every
+    worker and process sees it (directory.services.signin_state): the ID of an
+    AuthnRequest we sent (answered once), the ID of an assertion we accepted (never
+    accepted again before it expires), an OIDC state with its nonce and PKCE verifier."""
+
+    class Kind(models.TextChoices):
+        AUTHN_REQUEST = "authn_request", "SAML AuthnRequest"
+        ASSERTION = "assertion", "SAML assertion"
+        OIDC_STATE = "oidc_state", "OIDC state"
+
+    org = models.ForeignKey(Org, models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=255)
+    data: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+        default=dict, blank=True
+    )
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "kind", "key"], name="signinnonce_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
 
 
 class SummaryLog(models.Model):
@@ -431,6 +539,7 @@ class AuditEvent(models.Model):
         CLI = "cli", "manage.py"
         SCIM = "scim", "SCIM"
         ADMIN = "admin", "Django admin"
+        SIGNIN = "signin", "Sign-in"
 
     id = models.BigAutoField(primary_key=True)
     org = models.ForeignKey(Org, models.CASCADE, related_name="audit_events")

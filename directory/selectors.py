@@ -294,3 +294,8 @@ def idp_users_named(*, org_id: int, key: str) -> list[EndUser]:
     """The org's user visible to its IdP whose userName has this case key
     (directory.names.user_name_key), as a list of at most one."""
     return _IDP_USERS_NAMED.all(org_id, key)
+
+
+def user_group_names(*, user: EndUser) -> list[str]:
+    """The names of the groups a user belongs to, in order."""
+    return list(user.groups.order_by("display_name").values_list("display_name", flat=True))

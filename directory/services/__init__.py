@@ -5,6 +5,8 @@ One module per subject. A module imports only modules above it in this list, so 
 is no import cycle:
 
     events          event_record: the provisioning event of a change
+    sessions        end-user sessions, and the access check each sign-in and request passes
+    signin_state    one-time values of sign-ins in flight (AuthnRequest IDs, OIDC state)
     _common         private helpers: live-directory lock, If-Match check, _event
     orgs            orgs, their deprovisioning policy, org admins, their summary emails
     idp             the org's end-user identity provider
@@ -13,9 +15,11 @@ is no import cycle:
     scim_directory  enable, disable, delete the SCIM directory; its name rule
     users           end users
     groups          groups and memberships
+    signin          the sign-in gate: linking, just-in-time creation, the signin event
 
 Callers import from here (`from directory import services`); the names below are the
-public services and the values they take and return.
+public services and the values they take and return. The sign-in modules (sessions,
+signin_state, signin) are imported by their own names: only the signin app uses them.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from directory.audit import Actor, audit_record
 from directory.errors import InvalidValue
 from directory.models import EndUser, Group, Membership, Org, ScimDirectory
 from directory.names import display_name_key
+from directory.services.sessions import sessions_end
 
 
 def _access_groups_forget(*, org: Org, directory: ScimDirectory | None) -> None:
@@ -55,9 +56,10 @@ def _access_refresh(
         return
     in_groups = Membership.objects.filter(group_id__in=allowed).values("user_id")
     users.filter(id__in=in_groups).exclude(access="").update(access="")
-    users.exclude(id__in=in_groups).exclude(access=EndUser.Access.NOT_IN_ACCESS_GROUPS).update(
-        access=EndUser.Access.NOT_IN_ACCESS_GROUPS
-    )
+    shut_out = users.exclude(id__in=in_groups).exclude(access=EndUser.Access.NOT_IN_ACCESS_GROUPS)
+    # Whoever is now outside the access groups is signed out now.
+    sessions_end(shut_out.values("pk"))
+    shut_out.update(access=EndUser.Access.NOT_IN_ACCESS_GROUPS)
 
 
 @transaction.atomic

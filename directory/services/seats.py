@@ -11,6 +11,7 @@ from directory.audit import Actor, audit_record
 from directory.errors import LimitReached, PreconditionFailed
 from directory.models import EndUser, Org
 from directory.prepared import PreparedUpdate
+from directory.services.sessions import sessions_end
 
 # Runs on every create (directory.prepared: compiled once, not per call).
 _SEAT_TAKE = PreparedUpdate(
@@ -83,5 +84,6 @@ def seat_revoke(*, user: EndUser, actor: Actor) -> EndUser:
     locked.has_seat = False
     locked.seat_changed_at = timezone.now()
     locked.save(update_fields=["has_seat", "seat_changed_at"])
+    sessions_end([locked.pk])  # no seat, no sign-in: signed out now
     audit_record(org=locked.org, actor=actor, action="seat.revoke", target=locked.user_name)
     return locked

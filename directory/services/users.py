@@ -20,6 +20,7 @@ from directory.selectors import users_of_org_by_name
 from directory.services._common import Versions, _event, _version_check
 from directory.services.access import _access_group_ids
 from directory.services.seats import _seat_free, _seat_take
+from directory.services.sessions import sessions_end
 
 
 @dataclass
@@ -145,8 +146,9 @@ def user_create(
     userName is unique per org by its key, directory.names.user_name_key (Conflict
     otherwise: a case or compatibility variant of a taken name is taken). A user
     the IdP removed earlier under the "disable" policy comes back instead of a
-    new row, so re-assigning someone in the IdP never hits a 409 loop. Active
-    users get a seat while seats remain.
+    new row, so re-assigning someone in the IdP never hits a 409 loop; so does a
+    user created just in time at a sign-in, when SCIM creates it. Active users get a
+    seat while seats remain.
     """
     _user_check(fields=fields, directory=directory)
     try:
@@ -154,6 +156,13 @@ def user_create(
             # At most one: the key is unique per org.
             existing = _USER_NAMED_LOCKED.first(org.pk, user_name_key(fields.user_name.strip()))
             if existing is not None:
+                if existing.source == Source.JIT and directory is not None:
+                    # Created at a sign-in before the IdP pushed it: SCIM takes the user
+                    # over (same id, seat and groups) instead of answering 409 forever.
+                    existing.org = org
+                    return _user_apply(
+                        user=existing, fields=fields, directory=directory, actor=actor
+                    ).user
                 if existing.removed_by_idp_at is None:
                     raise Conflict(
                         f"A user with userName {fields.user_name!r} already exists",
@@ -331,6 +340,7 @@ def _user_apply(
         action = ProvisioningEvent.Action.USER_DEACTIVATE
         outcome = ProvisioningEvent.Outcome.DISABLED
         message = "Deactivated by the IdP; kept as disabled"
+        sessions_end([user.pk])  # signed out now, not at the session's end
         if user.has_seat:
             _seat_free(org=org, user=user)
     elif not was_active and user.active:
@@ -398,6 +408,7 @@ def user_deprovision(
                 actor=actor,
                 message="Deleted by the IdP",
             )
+        sessions_end([locked.pk])
         if locked.has_seat:
             _seat_free(org=locked.org, user=locked)
         locked.active = False
