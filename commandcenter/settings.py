@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "directory",
     "tokens",
     "scim",
+    "signin",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,12 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # to private and loopback addresses, over plain http too: for development and tests only
 # (directory.outbound).
 OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
+# End-user sign-in (the signin app): the session cookie, apart from the console's, and
+# how long a session lasts.
+END_USER_SESSION_COOKIE = "cc_signin"
+END_USER_SESSION_AGE = env_int("END_USER_SESSION_AGE", 8 * 3600)
+# Sign-in attempts (starts and IdP answers) one client address may make per minute.
+SIGNIN_ATTEMPTS_PER_MINUTE = env_int("SIGNIN_ATTEMPTS_PER_MINUTE", 30)
 # Fernet keys for the secrets stored in the database, comma-separated: the first encrypts,
 # all decrypt (directory.encryption). Unset: one derived from SECRET_KEY.
 # Read like SECRET_KEY: from the variable or from the file FIELD_ENCRYPTION_KEYS_FILE names.

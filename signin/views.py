@@ -1,0 +1,144 @@
+"""End-user sign-in pages: /sso/<slug>/ starts a sign-in with the org's IdP, the
+protocol modules (signin.saml, signin.oidc) verify the IdP's answer and hand the
+identity to `complete`, and /me/ shows the signed-in user their account.
+
+Every decision is directory.services.signin's; this module parses, calls and renders:
+a 302 to /me/ (or to a safe relative RelayState) with the end-user session cookie, or
+a 403 page naming the reason code. End-user sessions are not console sessions: their
+cookie is END_USER_SESSION_COOKIE, and nothing here reads or writes the Django session.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from directory import selectors
+from directory.errors import NotFound
+from directory.models import Org, SigninRefusal
+from directory.services.sessions import (
+    Decision,
+    refusal_message,
+    session_end,
+    session_start,
+    session_user,
+)
+from directory.services.signin import Identity, signin, signin_refuse
+
+
+def client_of(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def safe_next(relay_state: str | None) -> str:
+    """A RelayState (or OIDC return path) only ever leads to a path of this site."""
+    target = (relay_state or "").strip()
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or not url_has_allowed_host_and_scheme(target, allowed_hosts=set())
+    ):
+        return "/me/"
+    return target
+
+
+def refusal_page(request: HttpRequest, *, org: Org | None, decision: Decision) -> HttpResponse:
+    response = render(
+        request,
+        "signin/refused.html",
+        {
+            "org": org,
+            "reason": decision.reason,
+            "reason_label": SigninRefusal(decision.reason).label,
+            "advice": refusal_message(decision.reason),
+        },
+        status=403,
+    )
+    response.delete_cookie(settings.END_USER_SESSION_COOKIE)
+    return response
+
+
+def complete(
+    request: HttpRequest, *, org: Org, identity: Identity, protocol: str, relay_state: str = ""
+) -> HttpResponse:
+    """A verified identity: ask the gate, then open a session or show the refusal."""
+    decision = signin(org=org, identity=identity, protocol=protocol, client=client_of(request))
+    if not decision.allowed or decision.user is None:
+        return refusal_page(request, org=org, decision=decision)
+    token = session_start(user=decision.user, protocol=protocol)
+    response = HttpResponseRedirect(safe_next(relay_state))
+    response.set_cookie(
+        settings.END_USER_SESSION_COOKIE,
+        token,
+        max_age=settings.END_USER_SESSION_AGE,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def refuse(
+    request: HttpRequest, *, org: Org, reason: str, protocol: str, message: str = ""
+) -> HttpResponse:
+    """An answer from the IdP that could not be verified, or sign-in not set up."""
+    decision = signin_refuse(
+        org=org, reason=reason, protocol=protocol, message=message, client=client_of(request)
+    )
+    return refusal_page(request, org=org, decision=decision)
+
+
+@never_cache
+@require_GET
+def start(request: HttpRequest, slug: str) -> HttpResponse:
+    """Send the user to the org's IdP (SAML AuthnRequest or OIDC authorization)."""
+    from signin import oidc, saml  # the protocols import this module
+
+    try:
+        org = selectors.org_get(slug=slug)
+    except NotFound:
+        return render(request, "signin/unknown_org.html", status=404)
+    idp = selectors.idp_get(org=org)
+    if idp is None or not idp.signin_ready:
+        protocol = idp.protocol if idp is not None else ""
+        return refuse(request, org=org, reason=SigninRefusal.SSO_NOT_CONFIGURED, protocol=protocol)
+    next_path = safe_next(request.GET.get("next"))
+    if idp.protocol == idp.Protocol.SAML:
+        return saml.start(request, org=org, idp=idp, relay_state=next_path)
+    return oidc.start(request, org=org, idp=idp, next_path=next_path)
+
+
+@never_cache
+@require_GET
+def me(request: HttpRequest) -> HttpResponse:
+    decision = session_user(request.COOKIES.get(settings.END_USER_SESSION_COOKIE, ""))
+    if decision is None:
+        response = render(request, "signin/signed_out.html", {"expired": True}, status=401)
+        response.delete_cookie(settings.END_USER_SESSION_COOKIE)
+        return response
+    user = decision.user
+    assert user is not None
+    if not decision.allowed:
+        return refusal_page(request, org=user.org, decision=decision)
+    return render(
+        request,
+        "signin/me.html",
+        {
+            "person": user,
+            "org": user.org,
+            "groups": selectors.user_group_names(user=user),
+        },
+    )
+
+
+@require_POST
+def signout(request: HttpRequest) -> HttpResponse:
+    session_end(request.COOKIES.get(settings.END_USER_SESSION_COOKIE, ""))
+    response = render(request, "signin/signed_out.html", {"expired": False})
+    response.delete_cookie(settings.END_USER_SESSION_COOKIE)
+    return response
