@@ -32,7 +32,13 @@ run: $(BIN)/.installed
 system-packages:
 	@bash .ci/system-packages.sh
 
-test: system-packages $(BIN)/.installed
+# The IdPs the sign-in tests start (npm registry packages, pinned by the lock file).
+IDPS := tests/idps
+$(IDPS)/node_modules/.installed: $(IDPS)/package-lock.json
+	npm ci --prefix $(IDPS) --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: system-packages $(BIN)/.installed $(IDPS)/node_modules/.installed
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(BIN)/.installed

@@ -16,6 +16,8 @@ required=(
     "postgresql-15 $PG_BIN/initdb"
     "fonts-dejavu-core /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
     "make /usr/bin/make"
+    "nodejs /usr/bin/node"
+    "npm /usr/bin/npm"
 )
 
 missing=()
