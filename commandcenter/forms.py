@@ -36,8 +36,15 @@ class DeprovisionForm(forms.Form):
         choices=[
             (Org.Deprovision.DISABLE, "Disable: keep the user, marked disabled"),
             (Org.Deprovision.DELETE, "Delete: remove the user and free the seat"),
+            (
+                Org.Deprovision.DISABLE_THEN_DELETE,
+                "Disable, then delete after a grace period (unless reactivated first)",
+            ),
         ],
         widget=forms.RadioSelect,
+    )
+    grace_days = forms.IntegerField(
+        label="Grace period (days)", min_value=1, max_value=3650, required=False
     )
 
 

@@ -320,7 +320,9 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
         "token_limit": MAX_ACTIVE_TOKENS,
         "at_token_limit": len(active) >= MAX_ACTIVE_TOKENS,
         "token_form": TokenForm(),
-        "deprovision_form": DeprovisionForm(initial={"deprovision": org.deprovision}),
+        "deprovision_form": DeprovisionForm(
+            initial={"deprovision": org.deprovision, "grace_days": org.deprovision_grace_days}
+        ),
         "summary_form": SummaryForm(initial={"summary_emails": membership.summary_emails}),
         "access_form": AccessPolicyForm(
             group_names=[g.display_name for g in selectors.group_choices(org=org)],
@@ -432,11 +434,14 @@ def settings_deprovision(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     form = DeprovisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose Disable or Delete.")
+        messages.error(request, "Choose a policy, and a grace period of 1 to 3650 days.")
         return redirect("settings", slug=org.slug)
     try:
         org = services.org_deprovision_set(
-            org=org, deprovision=form.cleaned_data["deprovision"], actor=_actor(request)
+            org=org,
+            deprovision=form.cleaned_data["deprovision"],
+            grace_days=form.cleaned_data.get("grace_days"),
+            actor=_actor(request),
         )
         messages.success(request, f"Deprovisioning set to {org.get_deprovision_display()}.")
     except DirectoryError as e:

@@ -40,6 +40,11 @@ def scim_actor(*, user_agent: str, ip: str | None) -> Actor:
     return Actor(who=user_agent[:255], via=AuditEvent.Via.SCIM, ip=ip)
 
 
+def system_actor(job: str) -> Actor:
+    """A scheduled job of directory.schedule acting on its own."""
+    return Actor(who=job, via=AuditEvent.Via.SYSTEM)
+
+
 def signin_actor(*, ip: str | None) -> Actor:
     """An end user signing in (which may create them just in time), named by the
     browser's address."""

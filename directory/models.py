@@ -50,6 +50,7 @@ class Org(models.Model):
     class Deprovision(models.TextChoices):
         DISABLE = "disable", "Disable"
         DELETE = "delete", "Delete"
+        DISABLE_THEN_DELETE = "disable-then-delete", "Disable, then delete after a grace period"
 
     slug = models.SlugField(max_length=63, unique=True)
     name = models.CharField(max_length=200)
@@ -62,8 +63,11 @@ class Org(models.Model):
     scim_rate_limit = models.PositiveIntegerField(null=True, blank=True)
     # What happens when the IdP deactivates or deletes a user.
     deprovision = models.CharField(
-        max_length=10, choices=Deprovision.choices, default=Deprovision.DISABLE
+        max_length=20, choices=Deprovision.choices, default=Deprovision.DISABLE
     )
+    # Under disable-then-delete: how many days a deactivated user is kept before the
+    # scheduler deletes it (directory.services.users.users_grace_expired_delete).
+    deprovision_grace_days = models.PositiveSmallIntegerField(default=30)
     # Only members of these groups get access (none: everyone does). Changed only by
     # directory.services.access, which keeps every user's NOT_IN_ACCESS_GROUPS mark
     # in step with them.
@@ -285,6 +289,9 @@ class EndUser(models.Model):
     # Set when the IdP deleted the user under the "disable" policy: the user stays
     # in the directory, disabled, but SCIM no longer sees it.
     removed_by_idp_at = models.DateTimeField(null=True, blank=True)
+    # When the IdP deactivated (or deleted) the user, while it stays disabled: the grace
+    # period of the disable-then-delete policy runs from here.
+    disabled_at = models.DateTimeField(null=True, blank=True)
     # Sign-in: the IdP's subject (SAML NameID or OIDC `sub`), recorded at the first
     # sign-in and required at every later one, and when the user last signed in.
     # NULL until then (unique in the org once set; NULL, not "", so the unique index skips
@@ -540,6 +547,7 @@ class AuditEvent(models.Model):
         SCIM = "scim", "SCIM"
         ADMIN = "admin", "Django admin"
         SIGNIN = "signin", "Sign-in"
+        SYSTEM = "system", "Scheduled job"
 
     id = models.BigAutoField(primary_key=True)
     org = models.ForeignKey(Org, models.CASCADE, related_name="audit_events")

@@ -13,6 +13,7 @@ from celery import shared_task
 from directory import summaries
 from directory.models import Org
 from directory.schedule import SUMMARIES
+from directory.services.users import users_grace_expired_delete
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,13 @@ def summary_send(self: object, org_id: int, hour: str) -> int:
         logger.info("Summary for deleted org %s skipped", org_id)
         return 0
     return summaries.summary_send(org=org, hour=datetime.fromisoformat(hour))
+
+
+@shared_task(ignore_result=True)
+def deprovision_grace_expire() -> int:
+    """Hourly (directory.schedule): delete the users whose deprovisioning grace period
+    has run out."""
+    return users_grace_expired_delete()
 
 
 @shared_task(ignore_result=True)

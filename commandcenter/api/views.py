@@ -49,6 +49,7 @@ class OrgSerializer(serializers.ModelSerializer[Org]):
             "seats",
             "seats_used",
             "deprovision",
+            "deprovision_grace_days",
             "access_groups",
             "created_at",
         ]
@@ -65,7 +66,7 @@ class OrgUpdateSerializer(serializers.ModelSerializer[Org]):
 
     class Meta:
         model = Org
-        fields = ["name", "seats", "deprovision", "access_groups"]
+        fields = ["name", "seats", "deprovision", "deprovision_grace_days", "access_groups"]
 
 
 class IdentityProviderSerializer(serializers.ModelSerializer[IdentityProvider]):
@@ -224,9 +225,12 @@ class OrgDetail(OrgScoped, APIView):
         org, values = self.org, data.validated_data
         if "name" in values or "seats" in values:
             org = services.org_update(org=org, name=values.get("name"), seats=values.get("seats"))
-        if "deprovision" in values:
+        if "deprovision" in values or "deprovision_grace_days" in values:
             org = services.org_deprovision_set(
-                org=org, deprovision=values["deprovision"], actor=self.actor()
+                org=org,
+                deprovision=values.get("deprovision", org.deprovision),
+                grace_days=values.get("deprovision_grace_days"),
+                actor=self.actor(),
             )
         if "access_groups" in values:
             services.org_access_groups_set(

@@ -46,19 +46,36 @@ def org_update(*, org: Org, name: str | None = None, seats: int | None = None) -
     return org
 
 
+MAX_GRACE_DAYS = 3650
+
+
 @transaction.atomic
-def org_deprovision_set(*, org: Org, deprovision: str, actor: Actor) -> Org:
+def org_deprovision_set(
+    *, org: Org, deprovision: str, grace_days: int | None = None, actor: Actor
+) -> Org:
     """Choose what happens when the IdP deactivates or deletes a user: "disable" keeps
-    the user, marked disabled; "delete" removes it and frees its seat. The org's policy,
-    with or without a SCIM directory (deleting the directory keeps it)."""
+    the user, marked disabled; "delete" removes it and frees its seat;
+    "disable-then-delete" disables it at once and deletes it after `grace_days` (1 to
+    3650; kept as it was when not given) unless it is reactivated first. The org's
+    policy, with or without a SCIM directory (deleting the directory keeps it)."""
     if deprovision not in Org.Deprovision.values:
         raise InvalidValue(
-            f"Unknown deprovisioning action {deprovision!r}: use disable or delete",
+            f"Unknown deprovisioning action {deprovision!r}: use disable, delete or "
+            "disable-then-delete",
             field="deprovision",
         )
+    if grace_days is not None:
+        if isinstance(grace_days, bool) or not 1 <= grace_days <= MAX_GRACE_DAYS:
+            raise InvalidValue(
+                f"The grace period is 1 to {MAX_GRACE_DAYS} days", field="grace_days"
+            )
+        org.deprovision_grace_days = grace_days
     org.deprovision = deprovision
-    org.save(update_fields=["deprovision"])
-    audit_record(org=org, actor=actor, action="org.deprovision", target=deprovision)
+    org.save(update_fields=["deprovision", "deprovision_grace_days"])
+    target = deprovision
+    if deprovision == Org.Deprovision.DISABLE_THEN_DELETE:
+        target += f" after {org.deprovision_grace_days} days"
+    audit_record(org=org, actor=actor, action="org.deprovision", target=target)
     return org
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from directory.audit import Actor, audit_record
+from directory.audit import Actor, audit_record, system_actor
 from directory.errors import Conflict, InvalidValue
 from directory.models import EndUser, Org, ProvisioningEvent, ScimDirectory, Source, UserEmail
 from directory.names import USER_NAME_KEY_MAX_LENGTH, user_name_key
@@ -340,11 +341,16 @@ def _user_apply(
         action = ProvisioningEvent.Action.USER_DEACTIVATE
         outcome = ProvisioningEvent.Outcome.DISABLED
         message = "Deactivated by the IdP; kept as disabled"
+        if directory is not None:  # the grace period counts from the IdP's deactivation
+            user.disabled_at = timezone.now()
+        if policy == Org.Deprovision.DISABLE_THEN_DELETE:
+            message += f", deleted in {org.deprovision_grace_days} days unless reactivated"
         sessions_end([user.pk])  # signed out now, not at the session's end
         if user.has_seat:
             _seat_free(org=org, user=user)
     elif not was_active and user.active:
         action = ProvisioningEvent.Action.USER_REACTIVATE
+        user.disabled_at = None
         if not user.has_seat and _seat_take(org=org):
             user.has_seat = True
             user.seat_changed_at = timezone.now()
@@ -413,8 +419,13 @@ def user_deprovision(
             _seat_free(org=locked.org, user=locked)
         locked.active = False
         locked.removed_by_idp_at = timezone.now()
+        locked.disabled_at = locked.disabled_at or locked.removed_by_idp_at
         locked.version += 1
         locked.save()
+        message = "Deleted by the IdP; kept as disabled (deprovisioning policy: disable)"
+        if locked.org.deprovision == Org.Deprovision.DISABLE_THEN_DELETE:
+            days = locked.org.deprovision_grace_days
+            message = f"Deleted by the IdP; kept as disabled, deleted in {days} days"
         _event(
             user=locked,
             org=locked.org,
@@ -422,7 +433,7 @@ def user_deprovision(
             outcome=ProvisioningEvent.Outcome.DISABLED,
             directory=directory,
             actor=actor,
-            message="Deleted by the IdP; kept as disabled (deprovisioning policy: disable)",
+            message=message,
         )
         return UserChange(user=locked, action=ProvisioningEvent.Action.USER_DELETE)
 
@@ -439,3 +450,38 @@ def user_delete(*, user: EndUser, actor: Actor) -> None:
             message=f"Deleted permanently by {actor.who}",
         )
         audit_record(org=locked.org, actor=actor, action="user.delete", target=locked.user_name)
+
+
+def users_grace_expired_delete(*, now: datetime | None = None) -> int:
+    """Delete the users whose grace period has run out: deactivated by the IdP in an org
+    whose policy is disable-then-delete, longer ago than the org's grace days, and not
+    reactivated since. Each is removed like a deletion under the "delete" policy (seat
+    freed, event recorded). Run by the scheduler (directory.schedule); returns how many."""
+    now = now or timezone.now()
+    deleted = 0
+    actor = system_actor("deprovisioning grace period")
+    orgs = Org.objects.filter(deprovision=Org.Deprovision.DISABLE_THEN_DELETE)
+    for org in orgs:
+        cutoff = now - timedelta(days=org.deprovision_grace_days)
+        due = org.users.filter(active=False, disabled_at__lte=cutoff).values_list("pk", flat=True)
+        for pk in list(due):
+            with transaction.atomic():
+                locked = (
+                    EndUser.objects.select_for_update()
+                    .select_related("org")
+                    .filter(pk=pk, active=False, disabled_at__lte=cutoff)
+                    .first()
+                )
+                if locked is None:  # reactivated or deleted meanwhile
+                    continue
+                _user_remove(
+                    user=locked,
+                    directory=locked.directory,
+                    actor=actor,
+                    message=(
+                        f"Deleted {org.deprovision_grace_days} days after the IdP deactivated "
+                        "it (deprovisioning policy: disable, then delete)"
+                    ),
+                )
+                deleted += 1
+    return deleted

@@ -421,7 +421,7 @@ def test_bad_input_gets_a_message_and_changes_nothing(console: Client, org: Org)
     r = console.post("/o/acme/settings/tokens/", {"name": "x" * 101}, follow=True)
     assert b"at most 100 characters" in r.content
     r = console.post("/o/acme/settings/deprovisioning/", {"deprovision": "explode"}, follow=True)
-    assert b"Choose Disable or Delete." in r.content
+    assert b"Choose a policy, and a grace period of 1 to 3650 days." in r.content
     r = console.post("/o/acme/settings/scim/delete/", {})
     assert b"was not deleted" in r.content and b"data-open-on-load" in r.content
     directory.refresh_from_db()

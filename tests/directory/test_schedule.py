@@ -11,7 +11,14 @@ import time_machine
 from celery.utils.time import get_exponential_backoff_interval
 
 from commandcenter.celery import app as celery_app
-from directory.schedule import EVENTS_PRUNE, SCHEDULE, SUMMARIES, Backoff, Job
+from directory.schedule import (
+    DEPROVISION_GRACE,
+    EVENTS_PRUNE,
+    SCHEDULE,
+    SUMMARIES,
+    Backoff,
+    Job,
+)
 from directory.scheduler import PAST_THE_MINUTE, Scheduler, next_run_at
 from directory.tasks import summary_send as summary_send_task
 
@@ -58,13 +65,15 @@ def test_the_embedded_scheduler_prunes_next_at_03_17() -> None:
 def test_after_its_first_run_the_embedded_scheduler_waits_for_the_tables_times() -> None:
     scheduler = Scheduler(say=lambda text: None)
     with time_machine.travel(H + timedelta(minutes=20), tick=False):
-        assert [job.name for job in scheduler.due(H)] == [SUMMARIES.name, EVENTS_PRUNE.name]
+        assert [job.name for job in scheduler.due(H)] == [job.name for job in SCHEDULE]
         assert scheduler.run_once() is True
     assert scheduler.next_run == {
         SUMMARIES.name: H + timedelta(hours=1, seconds=5),
         EVENTS_PRUNE.name: datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC),
+        DEPROVISION_GRACE.name: H + timedelta(minutes=40, seconds=5),
     }
-    assert scheduler.due(H + timedelta(minutes=59)) == []
+    assert scheduler.due(H + timedelta(minutes=39)) == []
+    assert scheduler.due(H + timedelta(minutes=59)) == [DEPROVISION_GRACE]
     assert scheduler.due(datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC)) == list(SCHEDULE)
 
 

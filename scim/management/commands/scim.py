@@ -56,6 +56,11 @@ class Command(SubcommandCommand):
         )
         policy.add_argument("slug")
         policy.add_argument("--deprovision", required=True, choices=Org.Deprovision.values)
+        policy.add_argument(
+            "--grace-days",
+            type=int,
+            help="with disable-then-delete: days a deactivated user is kept (default 30)",
+        )
         policy.set_defaults(handler=self.policy)
 
         access = subparsers.add_parser(
@@ -112,7 +117,7 @@ class Command(SubcommandCommand):
         else:
             self.say(f"{slug}: SCIM {'enabled' if directory.enabled else 'disabled'}")
             self.say(f"Base URL: {directory.base_url}")
-        self.say(f"Deprovisioning: {org.get_deprovision_display()}")
+        self.say(f"Deprovisioning: {_policy(org)}")
         self.say(f"Access groups: {groups}")
         if directory is None:
             return
@@ -146,9 +151,13 @@ class Command(SubcommandCommand):
         scim_directory_delete(org=self.org(slug), actor=self.actor)
         self.say(f"Deleted the SCIM directory of {slug}. Its users and groups stay, as manual.")
 
-    def policy(self, slug: str, deprovision: str, **_: Any) -> None:
-        org = org_deprovision_set(org=self.org(slug), deprovision=deprovision, actor=self.actor)
-        self.say(f"Deprovisioning for {slug}: {org.get_deprovision_display()}")
+    def policy(self, slug: str, deprovision: str, grace_days: int | None, **_: Any) -> None:
+        if grace_days is not None and deprovision != Org.Deprovision.DISABLE_THEN_DELETE:
+            raise CommandError("--grace-days goes with --deprovision disable-then-delete")
+        org = org_deprovision_set(
+            org=self.org(slug), deprovision=deprovision, grace_days=grace_days, actor=self.actor
+        )
+        self.say(f"Deprovisioning for {slug}: {_policy(org)}")
 
     def access_groups(self, slug: str, names: str | None, clear: bool, **_: Any) -> None:
         wanted = [] if clear else [n for n in (names or "").split(",") if n.strip()]
@@ -206,3 +215,9 @@ class Command(SubcommandCommand):
         self.say(
             f"Revoked token {token.id} ({token.prefix}…): it authenticates nothing from now on."
         )
+
+
+def _policy(org: Org) -> str:
+    if org.deprovision == Org.Deprovision.DISABLE_THEN_DELETE:
+        return f"Disable, then delete after {org.deprovision_grace_days} days"
+    return org.get_deprovision_display()
