@@ -25,6 +25,7 @@ urlpatterns = [
     path(org + "users/", views.UserList.as_view(), name="api-users"),
     path(org + "users/<str:user_id>/", views.UserDetail.as_view(), name="api-user"),
     path(org + "users/<str:user_id>/seat/", views.UserSeat.as_view(), name="api-user-seat"),
+    path(org + "users/<str:user_id>/access/", views.UserAccess.as_view(), name="api-user-access"),
     path(org + "groups/", views.GroupList.as_view(), name="api-groups"),
     path(org + "groups/<str:group_id>/", views.GroupDetail.as_view(), name="api-group"),
     path(org + "events/", views.EventList.as_view(), name="api-events"),

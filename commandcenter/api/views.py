@@ -30,6 +30,7 @@ from directory.models import (
     ScimDirectory,
     Source,
 )
+from directory.services.sessions import access_decision, refusal_message
 from tokens.models import ScimToken
 from tokens.services import token_issue, token_issue_once, token_revoke
 
@@ -138,10 +139,20 @@ class EndUserSerializer(serializers.ModelSerializer[EndUser]):
             "has_seat",
             "access",
             "removed_by_idp_at",
+            "last_signin_at",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+
+class AccessSerializer(serializers.Serializer[Any]):
+    allowed = serializers.BooleanField()
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text="When refused: USER_DISABLED, NOT_IN_ACCESS_GROUPS or NO_SEAT",
+    )
+    message = serializers.CharField(help_text="What to tell the user; empty when allowed")
 
 
 class EndUserCreateSerializer(serializers.Serializer[Any]):
@@ -425,6 +436,22 @@ class UserDetail(OrgScoped, APIView):
     def delete(self, request: Request, slug: str, user_id: str) -> Response:
         services.user_delete(user=self.user(user_id), actor=self.actor())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserAccess(UserDetail):
+    """Whether the user may use the org's services now: the sign-in gate's own decision,
+    for the services that act on this directory (so they never re-implement it)."""
+
+    @extend_schema(responses=AccessSerializer)
+    def get(self, request: Request, slug: str, user_id: str) -> Response:
+        decision = access_decision(self.user(user_id))
+        return Response(
+            {
+                "allowed": decision.allowed,
+                "reason": decision.reason or None,
+                "message": refusal_message(decision.reason) if decision.reason else "",
+            }
+        )
 
 
 class UserSeat(UserDetail):

@@ -234,3 +234,30 @@ def test_scim_takes_over_a_user_created_at_sign_in(org: Org) -> None:
     )
     # And the same person keeps signing in, now as a SCIM user.
     assert signin(org=org, identity=_alice(), protocol="saml").allowed
+
+
+def test_the_api_answers_what_the_gate_decides(org: Org, other_org: Org, directory: object) -> None:
+    from django.contrib.auth.models import User
+
+    from directory.services import org_admin_add
+    from tests.api.test_api import client_for
+
+    admin = org_admin_add(org=org, email="alice.admin@acme.example")[0].user
+    intruder = org_admin_add(org=other_org, email="bob@globex.example")[0].user
+    assert isinstance(admin, User)
+    user = _user(org)
+    api = client_for(admin)
+    r = api.get(f"/api/v1/orgs/acme/users/{user.pk}/access/")
+    assert r.status_code == 200
+    assert r.json() == {"allowed": True, "reason": None, "message": ""}
+    seat_revoke(user=user, actor=OPERATOR)
+    body = api.get(f"/api/v1/orgs/acme/users/{user.pk}/access/").json()
+    assert (body["allowed"], body["reason"]) == (False, "NO_SEAT")
+    assert "seat" in body["message"]
+    assert client_for(intruder).get(f"/api/v1/orgs/acme/users/{user.pk}/access/").status_code in (
+        403,
+        404,
+    )
+    assert (
+        client_for(intruder).get(f"/api/v1/orgs/globex/users/{user.pk}/access/").status_code == 404
+    )
