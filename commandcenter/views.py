@@ -83,7 +83,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def users(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
-    f = {k: request.GET.get(k, "") for k in ("q", "status", "source", "group", "seat")}
+    f = {k: request.GET.get(k, "") for k in ("q", "status", "source", "group", "seat", "signin")}
     page = _page(request, selectors.user_list(org=org, **f))
     return render(
         request,

@@ -73,9 +73,11 @@ def user_list(
     source: str = "",
     group: str = "",
     seat: str = "",
+    signin: str = "",
 ) -> QuerySet[EndUser]:
     """The org's users for the Directory page: prefix search on userName, names and
-    email; filters by status (active/disabled/removed), source, group id and seat."""
+    email; filters by status (active/disabled/removed), source, group id, seat and
+    sign-in (never / signed-in)."""
     users = org.users.all()
     if "\x00" in q:
         return users.none()  # nothing stored holds a NUL (Postgres cannot): nobody matches
@@ -98,6 +100,10 @@ def user_list(
         users = users.filter(has_seat=False, active=True)
     elif seat == "access":
         users = users.exclude(access="")
+    if signin == "never":
+        users = users.filter(last_signin_at__isnull=True)
+    elif signin == "signed-in":
+        users = users.filter(last_signin_at__isnull=False)
     return users.order_by("-created_at", "-id")
 
 

@@ -390,6 +390,7 @@ class UserList(OrgScoped, generics.ListAPIView[EndUser]):
             OpenApiParameter("source", str, enum=Source.values),
             OpenApiParameter("group", str, description="a group id"),
             OpenApiParameter("seat", str, enum=["none", "access"]),
+            OpenApiParameter("signin", str, enum=["never", "signed-in"]),
         ]
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -398,7 +399,7 @@ class UserList(OrgScoped, generics.ListAPIView[EndUser]):
     def get_queryset(self) -> Any:
         f = {
             k: self.request.query_params.get(k, "")
-            for k in ("q", "status", "source", "group", "seat")
+            for k in ("q", "status", "source", "group", "seat", "signin")
         }
         return selectors.user_list(org=self.org, **f)
 
