@@ -45,10 +45,13 @@ def summaries_due(
     *, now: datetime | None = None, org: Org | None = None
 ) -> list[tuple[int, datetime]]:
     """(org id, hour) pairs whose hour has ended within the last 24 hours, that had
-    events, and whose summary has not been sent."""
+    events, and whose summary has not been sent. Successful sign-ins alone do not make
+    an hour due (every busy org would get an email every hour); refused ones do."""
     now = now or timezone.now()
     end = hour_start(now)
-    events = ProvisioningEvent.objects.filter(created_at__gte=end - CATCH_UP, created_at__lt=end)
+    events = ProvisioningEvent.objects.filter(
+        created_at__gte=end - CATCH_UP, created_at__lt=end
+    ).exclude(action=ProvisioningEvent.Action.SIGNIN, outcome=ProvisioningEvent.Outcome.SUCCESS)
     if org is not None:
         events = events.filter(org=org)
     hours = {
@@ -113,8 +116,19 @@ def _claim(*, org: Org, hour: datetime, now: datetime) -> SummaryLog | None:
 
 
 def summary_build(*, org: Org, hour: datetime) -> dict[str, Any]:
-    """Everything the summary email of (org, hour) shows."""
-    events = org.events.filter(created_at__gte=hour, created_at__lt=hour + timedelta(hours=1))
+    """Everything the summary email of (org, hour) shows: its provisioning events, and
+    its sign-ins counted apart."""
+    in_hour = org.events.filter(created_at__gte=hour, created_at__lt=hour + timedelta(hours=1))
+    signins = in_hour.filter(action=ProvisioningEvent.Action.SIGNIN)
+    signin_outcomes = Counter(dict(signins.values_list("outcome").annotate(n=Count("id"))))
+    refusals = Counter(
+        dict(
+            signins.filter(outcome=ProvisioningEvent.Outcome.FAILURE)
+            .values_list("details__reason")
+            .annotate(n=Count("id"))
+        )
+    )
+    events = in_hour.exclude(action=ProvisioningEvent.Action.SIGNIN)
     outcomes = Counter(dict(events.values_list("outcome").annotate(n=Count("id"))))
     actions = dict(events.values_list("action").annotate(n=Count("id")))
     labels = dict(ProvisioningEvent.Action.choices)
@@ -142,6 +156,12 @@ def summary_build(*, org: Org, hour: datetime) -> dict[str, Any]:
         "disabled": outcomes.get("disabled", 0),
         "no_seat": no_seat,
         "not_in_access": not_in_access,
+        "signins_ok": signin_outcomes.get("success", 0),
+        "signins_refused": signin_outcomes.get("failure", 0),
+        "refusal_reasons": sorted(
+            ((str(reason or "unknown"), n) for reason, n in refusals.items()),
+            key=lambda item: (-item[1], item[0]),
+        ),
         "actions": sorted(
             ((labels.get(a, a), n) for a, n in actions.items()), key=lambda item: -item[1]
         ),
@@ -157,7 +177,7 @@ def summary_build(*, org: Org, hour: datetime) -> dict[str, Any]:
 def summary_messages(*, org: Org, hour: datetime) -> list[EmailMultiAlternatives]:
     """One message per opted-in admin of the org (admins never see each other's address)."""
     context = summary_build(org=org, hour=hour)
-    if context["total"] == 0:
+    if context["total"] == 0 and context["signins_refused"] == 0:
         return []
     subject = " ".join(render_to_string("emails/summary-subject.txt", context).split())
     text = render_to_string("emails/summary-body.txt", context)
