@@ -66,7 +66,7 @@ _UNREADABLE = (
 
 def _throttled(request: HttpRequest, what: str) -> HttpResponse | None:
     """A 429 page once this client address made more than SIGNIN_ATTEMPTS_PER_MINUTE
-    `what` requests (start, acs) this minute. If the cache is unreachable the request
+    `what` requests (saml-start, saml-acs) this minute. If the cache is unreachable the request
     goes through: signing in matters more than throttling."""
     now = int(time.time())
     key = f"signin:{what}:{views.client_of(request)}:{now // 60}"
@@ -94,7 +94,7 @@ def start(
 ) -> HttpResponse:
     """Send the browser to the IdP with an AuthnRequest (called by signin.views.start
     once the IdP is ready)."""
-    if (throttled := _throttled(request, "start")) is not None:
+    if (throttled := _throttled(request, "saml-start")) is not None:
         return throttled
     auth = saml_auth(request, org=org, idp=idp, url=sp_urls(org).acs_url)
     url = auth.login(return_to=relay_state)
@@ -156,7 +156,7 @@ def _verified(request: HttpRequest, *, org: Org, idp: IdentityProvider) -> SamlA
 @never_cache
 @require_POST
 def acs(request: HttpRequest, slug: str) -> HttpResponse:
-    if (throttled := _throttled(request, "acs")) is not None:
+    if (throttled := _throttled(request, "saml-acs")) is not None:
         return throttled
     org = _org_or_404(slug)
     idp = selectors.idp_get(org=org)
