@@ -66,8 +66,9 @@ _UNREADABLE = (
 
 def _throttled(request: HttpRequest, what: str) -> HttpResponse | None:
     """A 429 page once this client address made more than SIGNIN_ATTEMPTS_PER_MINUTE
-    `what` requests (saml-start, saml-acs) this minute. If the cache is unreachable the request
-    goes through: signing in matters more than throttling."""
+    `what` requests (saml-start, saml-acs) this minute. If the cache is unreachable the
+    request goes through: signing in matters more than throttling. No event is written:
+    a flood of attempts must not become a flood of events."""
     now = int(time.time())
     key = f"signin:{what}:{views.client_of(request)}:{now // 60}"
     try:
@@ -92,7 +93,7 @@ def _org_or_404(slug: str) -> Org:
 def start(
     request: HttpRequest, *, org: Org, idp: IdentityProvider, relay_state: str
 ) -> HttpResponse:
-    """Send the browser to the IdP with an AuthnRequest (called by signin.views.start
+    """Send the browser to the IdP with an AuthnRequest (called by signin.sso.start
     once the IdP is ready)."""
     if (throttled := _throttled(request, "saml-start")) is not None:
         return throttled
