@@ -1,6 +1,6 @@
-"""End-user sign-in pages: /sso/<slug>/ starts a sign-in with the org's IdP, the
-protocol modules (signin.saml, signin.oidc) verify the IdP's answer and hand the
-identity to `complete`, and /me/ shows the signed-in user their account.
+"""End-user sign-in pages: /sso/<slug>/ (signin.sso) starts a sign-in with the org's
+IdP, the protocol modules (signin.saml, signin.oidc) verify the IdP's answer and hand
+the identity to `complete`, and /me/ shows the signed-in user their account.
 
 Every decision is directory.services.signin's; this module parses, calls and renders:
 a 302 to /me/ (or to a safe relative RelayState) with the end-user session cookie, or
@@ -18,7 +18,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from directory import selectors
-from directory.errors import NotFound
 from directory.models import Org, SigninRefusal
 from directory.services.sessions import (
     Decision,
@@ -91,26 +90,6 @@ def refuse(
         org=org, reason=reason, protocol=protocol, message=message, client=client_of(request)
     )
     return refusal_page(request, org=org, decision=decision)
-
-
-@never_cache
-@require_GET
-def start(request: HttpRequest, slug: str) -> HttpResponse:
-    """Send the user to the org's IdP (SAML AuthnRequest or OIDC authorization)."""
-    from signin import oidc, saml  # the protocols import this module
-
-    try:
-        org = selectors.org_get(slug=slug)
-    except NotFound:
-        return render(request, "signin/unknown_org.html", status=404)
-    idp = selectors.idp_get(org=org)
-    if idp is None or not idp.signin_ready:
-        protocol = idp.protocol if idp is not None else ""
-        return refuse(request, org=org, reason=SigninRefusal.SSO_NOT_CONFIGURED, protocol=protocol)
-    next_path = safe_next(request.GET.get("next"))
-    if idp.protocol == idp.Protocol.SAML:
-        return saml.start(request, org=org, idp=idp, relay_state=next_path)
-    return oidc.start(request, org=org, idp=idp, next_path=next_path)
 
 
 @never_cache
