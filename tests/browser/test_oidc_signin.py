@@ -15,13 +15,11 @@ from directory.models import IdentityProvider, Org
 from directory.services.idp import idp_configure
 from directory.services.users import UserFields, user_create
 from tests.actors import OPERATOR
-from tests.browser import conftest as browser_fixtures
 from tests.signin.oidc_provider import CLIENT_ID, CLIENT_SECRET, node_provider
 
+# The browser and page come from tests/browser/conftest.py: one Chromium per test process,
+# shared with the console's walk (two Playwright sessions cannot run in one thread).
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-# The console's browser fixtures (Debian's Chromium, a page on the live server), reused.
-browser = browser_fixtures.browser
-page = browser_fixtures.page
 
 
 @pytest.fixture(scope="module")
