@@ -12,7 +12,9 @@ through `fetch`, which refuses what would let an org admin reach inside our netw
   (DNS rebinding). OUTBOUND_ALLOW_PRIVATE admits private and loopback addresses, never
   link-local ones: 169.254.169.254 is a cloud's metadata service, never an IdP;
 - short timeouts, a cap on the body's size, and at most a few redirects, each one
-  checked like the first URL.
+  checked like the first URL. A POST (an OIDC token endpoint) is never redirected: a
+  redirect would carry its form (a client secret, an authorization code) elsewhere, so
+  it is refused instead of followed.
 
 TLS is verified as usual (urllib3, the system's trust store) against the host's name,
 though the socket is opened to the checked address.
@@ -23,8 +25,9 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import urllib3
 from django.conf import settings
@@ -33,6 +36,8 @@ DEFAULT_TIMEOUT = 5.0  # seconds, to connect and for the whole response
 DEFAULT_MAX_BYTES = 1_000_000
 MAX_REDIRECTS = 3
 _REDIRECTS = {301, 302, 303, 307, 308}
+# Headers `fetch` sets itself; a caller's are dropped.
+_OURS = {"host", "accept", "user-agent", "content-type", "content-length", "transfer-encoding"}
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -110,11 +115,23 @@ def _check_url(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
 def fetch(
     url: str,
     *,
+    method: str = "GET",
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     accept: str = "*/*",
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    statuses: Collection[int] = (200,),
 ) -> Response:
-    """GET `url` under the policy above. OutboundError says why when it cannot."""
+    """GET `url`, or POST the form `data` to it, under the policy above, and return the
+    response when its status is one of `statuses`. `headers` are sent as well (an
+    Authorization header); they cannot replace Host or the form's Content-Type. A
+    redirect is followed for a GET only. OutboundError says why when it cannot."""
+    if method not in ("GET", "POST"):
+        raise ValueError(f"fetch does not send {method} requests")
+    if data is not None and method != "POST":
+        raise ValueError("Only a POST carries a form")
+    body = urlencode(dict(data)).encode() if data is not None else None
     allow_private = _allow_private()
     deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
@@ -138,19 +155,33 @@ def fetch(
         else:
             pool = urllib3.HTTPConnectionPool(address, port, timeout=pool_timeout, retries=False)
         try:
+            sent = {
+                **{k: v for k, v in (headers or {}).items() if k.lower() not in _OURS},
+                "Host": host_header,
+                "Accept": accept,
+                "User-Agent": "CommandCenter",
+            }
+            if body is not None:
+                sent["Content-Type"] = "application/x-www-form-urlencoded"
             response = pool.urlopen(
-                "GET",
+                method,
                 target,
-                headers={"Host": host_header, "Accept": accept, "User-Agent": "CommandCenter"},
+                body=body,
+                headers=sent,
                 redirect=False,
                 preload_content=False,
                 assert_same_host=False,
             )
             try:
                 if response.status in _REDIRECTS and response.headers.get("Location"):
+                    if method != "GET":
+                        raise OutboundError(
+                            f"{host} answered the {method} with a redirect "
+                            f"(HTTP {response.status}): not followed"
+                        )
                     url = urljoin(url, response.headers["Location"])
                     continue
-                body = _read_capped(response, max_bytes, deadline)
+                content = _read_capped(response, max_bytes, deadline)
             finally:
                 response.release_conn()
         except urllib3.exceptions.SSLError as e:
@@ -161,9 +192,9 @@ def fetch(
             raise OutboundError(f"Could not reach {host}: {_reason(e)}") from None
         finally:
             pool.close()
-        if response.status != 200:
+        if response.status not in statuses:
             raise OutboundError(f"{host} answered HTTP {response.status}")
-        return Response(url, response.status, response.headers.get("Content-Type", ""), body)
+        return Response(url, response.status, response.headers.get("Content-Type", ""), content)
     raise OutboundError(f"More than {MAX_REDIRECTS} redirects")
 
 
