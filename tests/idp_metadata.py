@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -34,7 +39,7 @@ _KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def make_cert(cn: str = "acme.okta.example", *, days: int = 365) -> Cert:
-    """A self-signed certificate valid from yesterday until `days` from now."""
+    """A self-signed certificate valid until `days` from now (in the past if negative)."""
     now = datetime.now(UTC).replace(microsecond=0)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     cert = (
@@ -43,7 +48,7 @@ def make_cert(cn: str = "acme.okta.example", *, days: int = 365) -> Cert:
         .issuer_name(name)
         .public_key(_KEY.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
+        .not_valid_before(now - timedelta(days=1 + max(0, -days) + 365 * (days < 0)))
         .not_valid_after(now + timedelta(days=days))
         .sign(_KEY, hashes.SHA256())
     )
@@ -125,3 +130,49 @@ def entra_metadata(*certs: Cert, entity_id: str = ENTRA_ENTITY_ID) -> str:
         f'<SingleSignOnService Binding="{POST}" Location="{ENTRA_SSO_URL}"/>'
         "</IDPSSODescriptor></EntityDescriptor>"
     )
+
+
+@dataclass
+class MetadataServer:
+    """An IdP's metadata URL on 127.0.0.1: `documents` maps a path to the body served
+    there; `requests` lists the paths asked for."""
+
+    url: str
+    documents: dict[str, bytes]
+    requests: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def metadata_server(documents: dict[str, str | bytes]) -> Iterator[MetadataServer]:
+    """Serve `documents` over plain HTTP on a free port of 127.0.0.1, for the block."""
+    served = MetadataServer(
+        url="", documents={k: v.encode() if isinstance(v, str) else v for k, v in documents.items()}
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            served.requests.append(self.path)
+            body = served.documents.get(self.path)
+            if body is None:
+                self.send_response(404)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/samlmetadata+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    served.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        yield served
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
