@@ -103,6 +103,15 @@ def test_a_metadata_url_that_fails_changes_nothing(org: Org) -> None:
     assert _stored(org) == before
 
 
+@override_settings(OUTBOUND_ALLOW_PRIVATE=True)
+def test_a_metadata_url_answering_more_than_1_mb_is_refused(org: Org) -> None:
+    padding = "<!-- " + "x" * 1_000_000 + " -->"
+    with metadata_server({"/big": okta_metadata() + padding}) as server:
+        with pytest.raises(InvalidValue, match="larger than 1,000,000 bytes"):
+            _saml(org, metadata_url=f"{server.url}/big")
+    assert not IdentityProvider.objects.exists()
+
+
 @pytest.mark.parametrize(
     "metadata",
     [
