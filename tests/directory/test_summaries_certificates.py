@@ -59,7 +59,7 @@ def test_a_due_summary_warns_about_a_certificate_expiring_within_30_days(
     expiry = (AFTER + timedelta(days=12)).strftime("%Y-%m-%d %H:%M")
     assert f"Your IdP's signing certificate {soon} expires on {expiry} UTC" in message.body
     assert later not in message.body
-    html = str(message.alternatives[0][0])
+    html = str(message.alternatives[0][0])  # type: ignore[attr-defined]
     assert soon in html and "upload its metadata again" in html and later not in html
 
 
