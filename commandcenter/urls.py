@@ -19,6 +19,7 @@ org_patterns = [
     path("settings/audit/", views.audit, name="audit"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/idp/", views.settings_idp, name="settings-idp"),
+    path("settings/idp/jit/", views.settings_idp_jit, name="settings-idp-jit"),
     path("settings/scim/", views.settings_scim, name="settings-scim"),
     path("settings/scim/delete/", views.settings_scim_delete, name="settings-scim-delete"),
     path("settings/tokens/", views.settings_token_issue, name="settings-token-issue"),

@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from commandcenter.forms import (
@@ -21,6 +22,7 @@ from commandcenter.forms import (
     ConfirmSlugForm,
     DeprovisionForm,
     IdentityProviderForm,
+    JitForm,
     ManualGroupForm,
     ManualUserForm,
     NameRuleForm,
@@ -31,7 +33,9 @@ from commandcenter.params import parse_when
 from directory import selectors, services
 from directory.audit import Actor
 from directory.errors import DirectoryError
-from directory.models import Org, ProvisioningEvent, Source
+from directory.models import IdentityProvider, Org, ProvisioningEvent, Source
+from directory.saml_metadata import certificates_expiring, not_after
+from directory.services.idp import sp_values
 from tokens.services import (
     MAX_ACTIVE_TOKENS,
     api_key_issue,
@@ -286,6 +290,24 @@ def audit(request: HttpRequest, slug: str) -> HttpResponse:
 # Settings > Identity and Access > End User -------------------------------------------
 
 
+def _certificates(idp: IdentityProvider | None) -> list[dict[str, Any]]:
+    """The IdP's signing certificates as the page lists them, each marked when it expires
+    within saml_metadata.EXPIRY_WARNING (or has expired)."""
+    if idp is None or idp.protocol != IdentityProvider.Protocol.SAML:
+        return []
+    now = timezone.now()
+    expiring = {c["sha256"] for c in certificates_expiring(idp.certificates, now=now)}
+    return [
+        {
+            "sha256": c["sha256"],
+            "not_after": not_after(c),
+            "expiring": c["sha256"] in expiring,
+            "expired": not_after(c) <= now,
+        }
+        for c in idp.certificates
+    ]
+
+
 def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str, Any]:
     idp = selectors.idp_get(org=org)
     directory = selectors.scim_directory_get(org=org)
@@ -305,14 +327,18 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
             initial={
                 "provider": idp.provider,
                 "protocol": idp.protocol,
-                "sso_url": idp.sso_url,
-                "entity_id": idp.entity_id,
+                "idp_initiated": idp.idp_initiated,
                 "issuer": idp.issuer,
                 "client_id": idp.client_id,
+                "scopes": idp.scopes,
+                "username_claim": idp.username_claim,
             }
             if idp
             else None
         ),
+        "sp": sp_values(org=org),
+        "certificates": _certificates(idp),
+        "jit_form": JitForm(initial={"jit": idp.jit}) if idp else None,
         "directory": directory,
         "scim_blocked": blocked,
         "tokens": active,
@@ -352,14 +378,42 @@ def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def settings_idp(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
-    form = IdentityProviderForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The identity provider was not saved: check the fields below.")
-        return render(
-            request, "console/settings.html", _settings_context(request, org, idp_form=form)
+    form = IdentityProviderForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            idp = services.idp_configure(org=org, actor=_actor(request), **form.idp_settings())
+        except DirectoryError as e:
+            form.add_error(form.field_for(e.field), e.message)
+        else:
+            if idp.signin_ready:
+                messages.success(request, "Identity provider saved: end users can sign in.")
+            else:
+                messages.success(
+                    request, "Identity provider saved. Sign-in is not set up yet: see below."
+                )
+            return redirect("settings", slug=org.slug)
+    messages.error(request, "The identity provider was not saved: check the fields below.")
+    return render(request, "console/settings.html", _settings_context(request, org, idp_form=form))
+
+
+@login_required
+@require_POST
+def settings_idp_jit(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    form = JitForm(request.POST)
+    form.is_valid()
+    enabled = bool(form.cleaned_data.get("jit"))
+    try:
+        services.idp_jit_set(org=org, enabled=enabled, actor=_actor(request))
+    except DirectoryError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(
+            request,
+            "Just-in-time users are on: an unknown user who signs in is created."
+            if enabled
+            else "Just-in-time users are off: only users in the directory can sign in.",
         )
-    services.idp_configure(org=org, actor=_actor(request), **form.cleaned_data)
-    messages.success(request, "Identity provider saved.")
     return redirect("settings", slug=org.slug)
 
 

@@ -99,9 +99,29 @@ class OrgAdminModelAdmin(admin.ModelAdmin[OrgAdmin]):
 
 @admin.register(IdentityProvider)
 class IdentityProviderModelAdmin(admin.ModelAdmin[IdentityProvider]):
-    list_display = ["org", "provider", "protocol", "saved_at"]
+    """Shown, not edited: the IdP is configured by directory.services.idp_configure (the
+    console, the API, `manage.py idp`), which reads the metadata and audits the change;
+    the client secret is never shown (nor its ciphertext)."""
+
+    list_display = ["org", "provider", "protocol", "signin_ready", "saved_at"]
     list_filter = ["provider", "protocol"]
     search_fields = ["org__slug"]
+    readonly_fields = (
+        "org", "provider", "protocol", "signin_ready", "entity_id", "sso_url", "metadata_url",
+        "certificates", "idp_initiated", "issuer", "client_id", "scopes", "username_claim",
+        "jit", "saved_at", "updated_at",
+    )  # fmt: skip
+    fields = readonly_fields
+
+    @admin.display(boolean=True, description="Sign-in ready")
+    def signin_ready(self, obj: IdentityProvider) -> bool:
+        return obj.signin_ready
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(ScimDirectory)

@@ -19,9 +19,10 @@ from functools import cache
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
+from django.db import models, transaction
 
 
 class DecryptionError(Exception):
@@ -91,3 +92,41 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
         if value in (None, ""):
             return value
         return decrypt(value)
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], str]]:
+    """Every (model, field name) stored as an EncryptedTextField, found by walking the
+    installed models: a secret field added later is re-encrypted without being listed."""
+    return [
+        (model, field.name)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedTextField)
+    ]
+
+
+def secrets_reencrypt() -> dict[str, int]:
+    """Encrypt every stored secret again with the first of FIELD_ENCRYPTION_KEYS, so the
+    keys after it can be removed; returns how many values each field had ("app.Model.field").
+
+    All or nothing: one transaction, the rows locked while they are rewritten, and a
+    value no key opens raises DecryptionError with nothing changed."""
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        for model, name in encrypted_fields():
+            label = f"{model._meta.label}.{name}"
+            rows = model._base_manager.select_for_update().exclude(**{name: ""})
+            rows = rows.exclude(**{f"{name}__isnull": True})
+            try:
+                # Read through the field (every key decrypts), write through it (the first
+                # key encrypts): the same secret under the new key.
+                values = list(rows.values_list("pk", name))
+            except DecryptionError:
+                raise DecryptionError(
+                    f"A stored secret in {label} cannot be decrypted with FIELD_ENCRYPTION_KEYS: "
+                    "nothing was re-encrypted"
+                ) from None
+            for pk, plaintext in values:
+                model._base_manager.filter(pk=pk).update(**{name: plaintext})
+            counts[label] = len(values)
+    return counts

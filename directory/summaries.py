@@ -26,7 +26,8 @@ from django.db.models.functions import TruncHour
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from directory.models import Org, OrgAdmin, ProvisioningEvent, SummaryLog
+from directory.models import IdentityProvider, Org, OrgAdmin, ProvisioningEvent, SummaryLog
+from directory.saml_metadata import certificates_expiring, not_after
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ def summary_build(*, org: Org, hour: datetime) -> dict[str, Any]:
     )
     total = sum(outcomes.values())
     return {
+        "expiring_certificates": _certificates_expiring(org),
         "org": org,
         "hour": hour,
         "hour_end": hour + timedelta(hours=1),
@@ -172,6 +174,19 @@ def summary_build(*, org: Org, hour: datetime) -> dict[str, Any]:
         "events_url": f"{settings.SITE_URL}/o/{org.slug}/events/?{query}",
         "settings_url": f"{settings.SITE_URL}/o/{org.slug}/settings/",
     }
+
+
+def _certificates_expiring(org: Org) -> list[dict[str, Any]]:
+    """The org's IdP signing certificates that expire within 30 days (or have expired),
+    as of the send: an email that is due anyway says so; it never makes one due."""
+    idp = IdentityProvider.objects.filter(org=org, protocol=IdentityProvider.Protocol.SAML).first()
+    if idp is None:
+        return []
+    now = timezone.now()
+    return [
+        {"sha256": c["sha256"], "not_after": not_after(c), "expired": not_after(c) <= now}
+        for c in certificates_expiring(idp.certificates, now=now)
+    ]
 
 
 def summary_messages(*, org: Org, hour: datetime) -> list[EmailMultiAlternatives]:

@@ -29,7 +29,6 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -37,6 +36,7 @@ from directory import selectors
 from directory.cache import counters_hit
 from directory.errors import NotFound
 from directory.models import IdentityProvider, Org, SigninNonce, SigninRefusal
+from directory.services.idp import sp_values
 from directory.services.signin import Identity
 from directory.services.signin_state import nonce_put, nonce_take
 from signin import views
@@ -55,7 +55,7 @@ _PROFILE_CLAIMS = ("email", "given_name", "family_name", "name")
 
 
 def redirect_uri(org: Org) -> str:
-    return settings.SITE_URL + reverse("oidc-callback", kwargs={"slug": org.slug})
+    return sp_values(org=org).oidc_redirect_uri
 
 
 def _state_hash(state: str) -> str:

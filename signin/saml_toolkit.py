@@ -14,19 +14,18 @@ never from the request's Host header, so they are the URLs the IdP was given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
 from directory.models import IdentityProvider, Org
+from directory.services.idp import SpValues, sp_values
 from directory.services.signin import Identity
 
 # How far the IdP's clock may be from ours for NotBefore / NotOnOrAfter. python3-saml
@@ -74,26 +73,9 @@ _CLAIMS = {
 }
 
 
-@dataclass(frozen=True)
-class SpUrls:
-    """What the admin gives the IdP: our entity ID (which is also the metadata URL) and
-    the Assertion Consumer Service URL (HTTP-POST)."""
-
-    entity_id: str
-    acs_url: str
-
-    @property
-    def metadata_url(self) -> str:
-        return self.entity_id
-
-
-def sp_urls(org: Org) -> SpUrls:
-    """The org's SP URLs under SITE_URL."""
-    site = settings.SITE_URL
-    return SpUrls(
-        entity_id=site + reverse("saml-metadata", kwargs={"slug": org.slug}),
-        acs_url=site + reverse("saml-acs", kwargs={"slug": org.slug}),
-    )
+def sp_urls(org: Org) -> SpValues:
+    """The org's SP values (directory.services.idp.sp_values: the one place they are made)."""
+    return sp_values(org=org)
 
 
 def _idp_certificates(idp: IdentityProvider) -> dict[str, Any]:

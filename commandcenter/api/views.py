@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.request import Request
@@ -30,6 +31,7 @@ from directory.models import (
     ScimDirectory,
     Source,
 )
+from directory.services.idp import sp_values
 from directory.services.sessions import access_decision, refusal_message
 from tokens.models import ScimToken
 from tokens.services import token_issue, token_issue_once, token_revoke
@@ -70,11 +72,82 @@ class OrgUpdateSerializer(serializers.ModelSerializer[Org]):
         fields = ["name", "seats", "deprovision", "deprovision_grace_days", "access_groups"]
 
 
+class CertificateSerializer(serializers.Serializer[Any]):
+    sha256 = serializers.CharField(help_text="SHA-256 fingerprint, AB:CD:...")
+    not_after = serializers.CharField(help_text="Expiry, ISO 8601 UTC")
+
+
+class SpValuesSerializer(serializers.Serializer[Any]):
+    signin_url = serializers.CharField()
+    entity_id = serializers.CharField(help_text="SAML: our entity ID (audience)")
+    acs_url = serializers.CharField(help_text="SAML: our Assertion Consumer Service URL")
+    metadata_url = serializers.CharField(help_text="SAML: our metadata")
+    oidc_redirect_uri = serializers.CharField()
+
+
 class IdentityProviderSerializer(serializers.ModelSerializer[IdentityProvider]):
+    # The IdP's URLs; "" while not set (so plain strings in the schema, not "uri").
+    sso_url = serializers.CharField(read_only=True, help_text="SAML: the IdP's SSO URL")
+    metadata_url = serializers.CharField(read_only=True, help_text="SAML: the IdP's metadata URL")
+    issuer = serializers.CharField(read_only=True, help_text="OIDC: the issuer")
+    entity_id = serializers.CharField(read_only=True, help_text="SAML: the IdP's entity ID")
+    certificates = CertificateSerializer(many=True, read_only=True)
+    client_secret_set = serializers.SerializerMethodField()
+    signin_ready = serializers.BooleanField(read_only=True)
+    sp = serializers.SerializerMethodField(help_text="What to paste into the IdP")
+
     class Meta:
         model = IdentityProvider
-        fields = ["provider", "protocol", "sso_url", "entity_id", "issuer", "client_id", "saved_at"]
-        read_only_fields = ["saved_at"]
+        fields = [
+            "provider",
+            "protocol",
+            "signin_ready",
+            "entity_id",
+            "sso_url",
+            "metadata_url",
+            "certificates",
+            "idp_initiated",
+            "issuer",
+            "client_id",
+            "client_secret_set",
+            "scopes",
+            "username_claim",
+            "jit",
+            "sp",
+            "saved_at",
+        ]
+        read_only_fields = fields
+
+    def get_client_secret_set(self, idp: IdentityProvider) -> bool:
+        return bool(idp.client_secret)
+
+    @extend_schema_field(SpValuesSerializer)
+    def get_sp(self, idp: IdentityProvider) -> dict[str, str]:
+        return vars(sp_values(org=idp.org))
+
+
+class IdentityProviderUpdateSerializer(serializers.Serializer[Any]):
+    """Left out, a setting keeps its saved value (the client secret is never shown)."""
+
+    provider = serializers.ChoiceField(choices=IdentityProvider.Provider.choices)
+    protocol = serializers.ChoiceField(choices=IdentityProvider.Protocol.choices)
+    metadata_xml = serializers.CharField(
+        required=False, write_only=True, help_text="SAML: the IdP's metadata XML"
+    )
+    metadata_url = serializers.CharField(
+        required=False, max_length=1000, help_text="SAML: the IdP's metadata URL, fetched now"
+    )
+    idp_initiated = serializers.BooleanField(required=False)
+    issuer = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    client_id = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    client_secret = serializers.CharField(
+        required=False, write_only=True, max_length=2000, trim_whitespace=False
+    )
+    scopes = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    username_claim = serializers.ChoiceField(
+        choices=IdentityProvider.UsernameClaim.choices, required=False
+    )
+    jit = serializers.BooleanField(required=False)
 
 
 class DirectorySerializer(serializers.ModelSerializer[ScimDirectory]):
@@ -253,16 +326,22 @@ class OrgDetail(OrgScoped, APIView):
 class IdpDetail(OrgScoped, APIView):
     @extend_schema(responses=IdentityProviderSerializer)
     def get(self, request: Request, slug: str) -> Response:
-        idp = IdentityProvider.objects.filter(org=self.org).first()
+        idp = selectors.idp_get(org=self.org)
         if idp is None:
             raise Http404("No identity provider saved")
         return Response(IdentityProviderSerializer(idp).data)
 
-    @extend_schema(request=IdentityProviderSerializer, responses=IdentityProviderSerializer)
+    @extend_schema(request=IdentityProviderUpdateSerializer, responses=IdentityProviderSerializer)
     def put(self, request: Request, slug: str) -> Response:
-        data = IdentityProviderSerializer(data=request.data)
+        data = IdentityProviderUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        idp = services.idp_configure(org=self.org, actor=self.actor(), **data.validated_data)
+        values = dict(data.validated_data)
+        jit = values.pop("jit", None)
+        org, actor = self.org, self.actor()
+        with transaction.atomic():
+            idp = services.idp_configure(org=org, actor=actor, **values)
+            if jit is not None:
+                idp = services.idp_jit_set(org=org, enabled=jit, actor=actor)
         return Response(IdentityProviderSerializer(idp).data)
 
 

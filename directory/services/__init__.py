@@ -18,8 +18,9 @@ is no import cycle:
     signin          the sign-in gate: linking, just-in-time creation, the signin event
 
 Callers import from here (`from directory import services`); the names below are the
-public services and the values they take and return. The sign-in modules (sessions,
-signin_state, signin) are imported by their own names: only the signin app uses them.
+public services and the values they take and return. Reads kept with their subject
+(directory.services.idp.sp_values) and the sign-in modules (sessions, signin_state,
+signin: only the signin app uses them) are imported by their own names.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 from directory.services.access import org_access_groups_set
 from directory.services.events import event_record
 from directory.services.groups import group_create, group_delete, group_update
-from directory.services.idp import idp_configure
+from directory.services.idp import idp_configure, idp_jit_set
 from directory.services.orgs import (
     org_admin_add,
     org_admin_summaries_set,
@@ -60,6 +61,7 @@ __all__ = [
     "group_delete",
     "group_update",
     "idp_configure",
+    "idp_jit_set",
     "org_access_groups_set",
     "org_admin_add",
     "org_admin_summaries_set",

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 
+from directory import outbound
 from directory.models import Org
+from directory.outbound import OutboundError
 from directory.services import UserFields, group_create, idp_configure, scim_enable, user_create
 from tests.actors import OPERATOR
 from tests.conftest import examples
@@ -19,9 +21,16 @@ from tokens.services import api_key_issue
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _no_outbound_requests(host: str, port: int, **_: Any) -> str:
+    raise OutboundError(f"{host}: no outbound requests in this test")
+
+
 def test_schemathesis_finds_no_server_errors_or_schema_violations(
-    live_server: Any, settings: Any, org: Org, admin: User
+    live_server: Any, settings: Any, org: Org, admin: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The IdP endpoint fetches the metadata URL it is given: the generated ones must not
+    # reach out to the internet.
+    monkeypatch.setattr(outbound, "_resolve", _no_outbound_requests)
     settings.SITE_URL = live_server.url
     settings.ALLOWED_HOSTS = ["*"]
     settings.REST_FRAMEWORK = {

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from directory.models import Org
 from directory.services import UserFields, group_create, org_admin_add, user_create
 from tests.actors import OPERATOR
+from tests.idp_metadata import make_cert, okta_metadata
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -76,7 +77,9 @@ def _seed_directory(org: Org) -> None:
     group_create(org=org, display_name="Engineering", member_ids=ids[:2], actor=OPERATOR)
 
 
-def test_an_admin_sets_up_scim_and_watches_provisioning(page: Page, org: Org, admin: User) -> None:
+def test_an_admin_sets_up_scim_and_watches_provisioning(
+    page: Page, org: Org, admin: User, tmp_path: Path
+) -> None:
     _seed_directory(org)
     admin.set_password("walk-the-console-1")
     admin.save()
@@ -89,13 +92,24 @@ def test_an_admin_sets_up_scim_and_watches_provisioning(page: Page, org: Org, ad
     expect(page.get_by_text("SCIM cannot be enabled yet")).to_be_visible()
     page.get_by_label("Provider", exact=True).select_option("okta")
     page.get_by_label("Protocol", exact=True).select_option("oidc")
-    expect(page.get_by_label("SSO URL (SAML)")).to_be_hidden()
+    expect(page.get_by_label("IdP metadata (XML file)")).to_be_hidden()
+    expect(page.locator("#sp-acs-url")).to_be_hidden()
+    expect(page.locator("#sp-redirect-uri")).to_be_visible()
     page.get_by_label("Protocol", exact=True).select_option("saml")
-    expect(page.get_by_label("Issuer (OIDC)")).to_be_hidden()
-    page.get_by_label("SSO URL (SAML)").fill("https://acme.okta.example/app/sso/saml")
-    page.get_by_label("IdP entity ID (SAML)").fill("http://www.okta.com/exk1acme")
+    expect(page.get_by_label("Issuer", exact=True)).to_be_hidden()
+    expect(page.locator("#sp-redirect-uri")).to_be_hidden()
+    acs_url = page.locator("#sp-acs-url").input_value()
+    assert acs_url == f"{page.url.split('/o/')[0]}/sso/acme/saml/acs/"
+    page.locator("#sp-acs-url + button").click()
+    assert page.evaluate("navigator.clipboard.readText()") == acs_url
+    cert = make_cert()
+    metadata = tmp_path / "okta-metadata.xml"
+    metadata.write_text(okta_metadata(cert))
+    page.get_by_label("IdP metadata (XML file)").set_input_files(str(metadata))
     page.get_by_role("button", name="Save identity provider").click()
-    expect(page.get_by_text("Identity provider saved.")).to_be_visible()
+    expect(page.get_by_text("Identity provider saved: end users can sign in.")).to_be_visible()
+    expect(page.locator("#signin-state")).to_have_text("Sign-in ready")
+    expect(page.locator("#idp-certificates")).to_contain_text(cert.sha256)
 
     scim_switch.click()
     page.locator("#scim-on").get_by_role("button", name="Enable SCIM").click()

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
@@ -23,6 +24,7 @@ from directory.services import (
     user_deprovision,
 )
 from tests.actors import OPERATOR
+from tests.idp_metadata import OKTA_SSO_URL, okta_metadata
 from tokens.models import ScimToken
 from tokens.services import token_issue
 
@@ -46,7 +48,7 @@ def world(org: Org) -> dict[str, Any]:
     """Acme with an IdP, a live SCIM directory, a token, a user with a seat and a group:
     every console page and action of Acme, with data for each POST."""
     idp_configure(
-        org=org, provider="okta", protocol="saml", sso_url="https://idp.example/sso", actor=OPERATOR
+        org=org, provider="okta", protocol="saml", metadata_xml=okta_metadata(), actor=OPERATOR
     )
     directory = scim_enable(org=org, actor=OPERATOR)
     issued = token_issue(directory=directory)
@@ -184,8 +186,10 @@ def test_okta_over_oidc_must_be_converted_to_saml(console: Client, org: Org) -> 
     r = console.post("/o/acme/settings/scim/", {"enabled": "on"}, follow=True)
     assert b"convert the connection to SAML first" in r.content
     assert not ScimDirectory.objects.exists()
-    saml = {"sso_url": "https://acme.okta.example/sso", "entity_id": "http://www.okta.com/x"}
-    console.post("/o/acme/settings/idp/", {"provider": "okta", "protocol": "saml", **saml})
+    metadata = SimpleUploadedFile("metadata.xml", okta_metadata().encode())
+    console.post(
+        "/o/acme/settings/idp/", {"provider": "okta", "protocol": "saml", "metadata_file": metadata}
+    )
     r = console.post("/o/acme/settings/scim/", {"enabled": "on"}, follow=True)
     assert b"SCIM provisioning is on" in r.content
     directory = ScimDirectory.objects.get()
@@ -220,14 +224,14 @@ def test_the_console_saves_an_idp_as_the_cli_does(console: Client, org: Org) -> 
 
 def test_switching_protocol_drops_the_other_protocols_settings_everywhere(org: Org) -> None:
     idp_configure(org=org, provider="entra", protocol="oidc", issuer="https://i.example",
-                  client_id="abc", sso_url="https://stale.example/sso", actor=OPERATOR)  # fmt: skip
+                  client_id="abc", actor=OPERATOR)  # fmt: skip
     org.refresh_from_db()
     assert (org.idp.issuer, org.idp.sso_url) == ("https://i.example", "")
     idp_configure(
-        org=org, provider="okta", protocol="saml", sso_url="https://s.example", actor=OPERATOR
+        org=org, provider="okta", protocol="saml", metadata_xml=okta_metadata(), actor=OPERATOR
     )
     org.refresh_from_db()
-    assert (org.idp.sso_url, org.idp.issuer, org.idp.client_id) == ("https://s.example", "", "")
+    assert (org.idp.sso_url, org.idp.issuer, org.idp.client_id) == (OKTA_SSO_URL, "", "")
 
 
 def test_scim_can_be_switched_off_and_on_again(console: Client, org: Org) -> None:

@@ -126,3 +126,22 @@ def test_the_scim_directory_admin_no_longer_holds_the_orgs_policies(
     assert page.status_code == 200
     html = page.content.decode()
     assert 'name="deprovision"' not in html and 'name="access_groups"' not in html
+
+
+def test_the_idp_is_shown_in_the_admin_without_its_secret_and_not_edited(
+    operator: Client, org: Org
+) -> None:
+    from directory.models import IdentityProvider
+    from directory.services import idp_configure
+
+    idp = idp_configure(org=org, provider="entra", protocol="oidc", issuer="https://i.example",
+                        client_id="cc", client_secret="never-shown", actor=OPERATOR)  # fmt: skip
+    assert b"acme" in operator.get("/admin/directory/identityprovider/").content
+    page = operator.get(f"/admin/directory/identityprovider/{idp.pk}/change/")
+    assert page.status_code == 200 and b"https://i.example" in page.content
+    assert b"never-shown" not in page.content and b'name="issuer"' not in page.content
+    assert b"client_secret" not in page.content
+    operator.post(f"/admin/directory/identityprovider/{idp.pk}/change/",
+                  {"org": org.pk, "provider": "okta", "protocol": "saml"})  # fmt: skip
+    assert IdentityProvider.objects.get(pk=idp.pk).protocol == "oidc"
+    assert operator.get("/admin/directory/identityprovider/add/").status_code == 403

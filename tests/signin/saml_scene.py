@@ -11,9 +11,9 @@ from django.test import Client
 from django.test.client import Client as TestClient
 
 from directory.models import EndUser, EndUserSession, IdentityProvider, Org, ProvisioningEvent
-from directory.services.idp import idp_configure
+from directory.services.idp import SpValues, idp_configure
 from directory.services.users import UserFields, user_create
-from signin.saml_toolkit import SpUrls, sp_urls
+from signin.saml_toolkit import sp_urls
 from tests.actors import OPERATOR
 from tests.signin.saml_forge import Assertion, Keys, authn_request_of, encode, keys, response
 
@@ -41,7 +41,7 @@ class Scene:
     idp: IdentityProvider
 
     @property
-    def urls(self) -> SpUrls:
+    def urls(self) -> SpValues:
         return sp_urls(self.org)
 
     def start(self, client: TestClient | None = None, next_path: str = "") -> str:

@@ -1,11 +1,12 @@
-// Settings > Identity and Access: show the identity provider fields of the chosen
-// protocol only (SAML: SSO URL and entity ID; OIDC: issuer and client ID).
+// Settings > Identity and Access: show the identity provider fields and our values of
+// the chosen protocol only (SAML: metadata; OIDC: issuer, client, scopes).
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("idp-form");
   if (!form) return;
+  const panel = form.closest("section") || document;
   const protocol = form.querySelector("[name=protocol]");
   const show = () => {
-    form.querySelectorAll("[data-protocol]").forEach((field) => {
+    panel.querySelectorAll("[data-protocol]").forEach((field) => {
       field.hidden = field.dataset.protocol !== protocol.value;
     });
   };
