@@ -18,9 +18,7 @@ provider's documents and keys come through directory.outbound (signin.oidc_clien
 from __future__ import annotations
 
 import hashlib
-import logging
 import secrets
-import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -33,7 +31,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from directory import selectors
-from directory.cache import counters_hit
 from directory.errors import NotFound
 from directory.models import IdentityProvider, Org, SigninNonce, SigninRefusal
 from directory.services.idp import sp_values
@@ -42,8 +39,6 @@ from directory.services.signin_state import nonce_put, nonce_take
 from signin import views
 from signin.oidc_client import OidcError, code_exchange, provider_config, userinfo
 from signin.oidc_idtoken import id_token_claims
-
-logger = logging.getLogger(__name__)
 
 PROTOCOL = "oidc"
 STATE_TTL = timedelta(minutes=10)
@@ -83,25 +78,6 @@ def _set_states(response: HttpResponse, org: Org, hashes: list[str]) -> None:
     )
 
 
-def _throttled(request: HttpRequest, what: str) -> HttpResponse | None:
-    """A 429 page once this client address made more than SIGNIN_ATTEMPTS_PER_MINUTE
-    `what` requests this minute (as signin.saml counts its own). If the cache is
-    unreachable the request goes through: signing in matters more than throttling. No
-    event is written: a flood of attempts must not become a flood of events."""
-    now = int(time.time())
-    key = f"signin:{what}:{views.client_of(request)}:{now // 60}"
-    try:
-        (attempts,) = counters_hit([key], ttl=60)
-    except Exception:
-        logger.warning("Sign-in throttle unavailable (cache unreachable)", exc_info=True)
-        return None
-    if attempts <= settings.SIGNIN_ATTEMPTS_PER_MINUTE:
-        return None
-    response = render(request, "signin/throttled.html", status=429)
-    response["Retry-After"] = str(60 - now % 60)
-    return response
-
-
 def _scope(idp: IdentityProvider) -> str:
     scopes = (idp.scopes or "openid email profile").split()
     if "openid" not in scopes:
@@ -112,7 +88,7 @@ def _scope(idp: IdentityProvider) -> str:
 def start(request: HttpRequest, *, org: Org, idp: IdentityProvider, next_path: str) -> HttpResponse:
     """Send the browser to the provider's authorization endpoint (views.start has
     checked that sign-in is set up)."""
-    limited = _throttled(request, "oidc-start")
+    limited = views.throttled(request, "oidc-start")
     if limited is not None:
         return limited
     try:
@@ -169,7 +145,7 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
         org = selectors.org_get(slug=slug)
     except NotFound:
         return render(request, "signin/unknown_org.html", status=404)
-    limited = _throttled(request, "oidc-callback")
+    limited = views.throttled(request, "oidc-callback")
     if limited is not None:
         return limited
     idp = selectors.idp_get(org=org)

@@ -15,23 +15,18 @@ sign-in starts and ACS posts are throttled per client address.
 
 from __future__ import annotations
 
-import logging
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import lxml.etree
 import xmlsec
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError
 
 from directory import selectors
-from directory.cache import counters_hit
 from directory.errors import NotFound
 from directory.models import IdentityProvider, Org, SigninNonce, SigninRefusal
 from directory.services.signin_state import assertion_first_use, nonce_put, nonce_take
@@ -44,8 +39,6 @@ from signin.saml_toolkit import (
     sp_metadata,
     sp_urls,
 )
-
-logger = logging.getLogger(__name__)
 
 PROTOCOL = IdentityProvider.Protocol.SAML
 AUTHN_REQUEST_TTL = timedelta(minutes=5)
@@ -64,25 +57,6 @@ _UNREADABLE = (
 )
 
 
-def _throttled(request: HttpRequest, what: str) -> HttpResponse | None:
-    """A 429 page once this client address made more than SIGNIN_ATTEMPTS_PER_MINUTE
-    `what` requests (saml-start, saml-acs) this minute. If the cache is unreachable the
-    request goes through: signing in matters more than throttling. No event is written:
-    a flood of attempts must not become a flood of events."""
-    now = int(time.time())
-    key = f"signin:{what}:{views.client_of(request)}:{now // 60}"
-    try:
-        (count,) = counters_hit([key], ttl=60)
-    except Exception:
-        logger.warning("Sign-in throttle unavailable (cache unreachable)", exc_info=True)
-        return None
-    if count <= settings.SIGNIN_ATTEMPTS_PER_MINUTE:
-        return None
-    response = render(request, "signin/throttled.html", status=429)
-    response["Retry-After"] = str(60 - now % 60)
-    return response
-
-
 def _org_or_404(slug: str) -> Org:
     try:
         return selectors.org_get(slug=slug)
@@ -95,7 +69,7 @@ def start(
 ) -> HttpResponse:
     """Send the browser to the IdP with an AuthnRequest (called by signin.sso.start
     once the IdP is ready)."""
-    if (throttled := _throttled(request, "saml-start")) is not None:
+    if (throttled := views.throttled(request, "saml-start")) is not None:
         return throttled
     auth = saml_auth(request, org=org, idp=idp, url=sp_urls(org).acs_url)
     url = auth.login(return_to=relay_state)
@@ -157,7 +131,7 @@ def _verified(request: HttpRequest, *, org: Org, idp: IdentityProvider) -> SamlA
 @never_cache
 @require_POST
 def acs(request: HttpRequest, slug: str) -> HttpResponse:
-    if (throttled := _throttled(request, "saml-acs")) is not None:
+    if (throttled := views.throttled(request, "saml-acs")) is not None:
         return throttled
     org = _org_or_404(slug)
     idp = selectors.idp_get(org=org)

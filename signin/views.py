@@ -10,6 +10,9 @@ cookie is END_USER_SESSION_COOKIE, and nothing here reads or writes the Django s
 
 from __future__ import annotations
 
+import logging
+import time
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -18,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from directory import selectors
+from directory.cache import counters_hit
 from directory.models import Org, SigninRefusal
 from directory.services.sessions import (
     Decision,
@@ -27,6 +31,8 @@ from directory.services.sessions import (
     session_user,
 )
 from directory.services.signin import Identity, signin, signin_refuse
+
+logger = logging.getLogger(__name__)
 
 
 def client_of(request: HttpRequest) -> str:
@@ -44,6 +50,26 @@ def safe_next(relay_state: str | None) -> str:
     ):
         return "/me/"
     return target
+
+
+def throttled(request: HttpRequest, what: str) -> HttpResponse | None:
+    """A 429 page once this client address made more than SIGNIN_ATTEMPTS_PER_MINUTE
+    `what` requests (saml-start, saml-acs, oidc-start, oidc-callback) this minute. If the
+    cache is unreachable the request goes through: signing in matters more than
+    throttling. No event is written: a flood of attempts must not become a flood of
+    events."""
+    now = int(time.time())
+    key = f"signin:{what}:{client_of(request)}:{now // 60}"
+    try:
+        (count,) = counters_hit([key], ttl=60)
+    except Exception:
+        logger.warning("Sign-in throttle unavailable (cache unreachable)", exc_info=True)
+        return None
+    if count <= settings.SIGNIN_ATTEMPTS_PER_MINUTE:
+        return None
+    response = render(request, "signin/throttled.html", status=429)
+    response["Retry-After"] = str(60 - now % 60)
+    return response
 
 
 def refusal_page(request: HttpRequest, *, org: Org | None, decision: Decision) -> HttpResponse:

@@ -5,7 +5,6 @@ typed in its form."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -17,13 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
-from onelogin.saml2.utils import OneLogin_Saml2_Utils
-
 from directory.models import IdentityProvider
-from directory.outbound import fetch
+from directory.services.idp import idp_configure
+from tests.actors import OPERATOR
 from tests.conftest import free_port
 from tests.signin.saml_forge import keys
 
@@ -127,22 +122,12 @@ def saml_idp(*, workdir: Path, sp_entity_id: str, acs_url: str) -> Iterator[Saml
 
 
 def configure_from_metadata(idp: IdentityProvider, metadata_url: str) -> IdentityProvider:
-    """Fill the org's SAML IdP from the IdP's metadata, fetched through the outbound
-    policy, as the configuration service will (entity ID, SSO URL, certificates)."""
-    body = fetch(metadata_url, accept="application/xml").body.decode()
-    parsed = OneLogin_Saml2_IdPMetadataParser.parse(body)["idp"]
-    pem = OneLogin_Saml2_Utils.format_cert(parsed["x509cert"])
-    cert = x509.load_pem_x509_certificate(pem.encode())
-    idp.entity_id = parsed["entityId"]
-    idp.sso_url = parsed["singleSignOnService"]["url"]
-    idp.metadata_url = metadata_url
-    idp.metadata_xml = body
-    idp.certificates = [
-        {
-            "pem": pem,
-            "sha256": hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
-            "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-    ]
-    idp.save()
-    return idp
+    """Configure the org's SAML IdP from the IdP's metadata URL, as an admin does: through
+    directory.services.idp, which fetches it under the outbound policy."""
+    return idp_configure(
+        org=idp.org,
+        provider=idp.provider,
+        protocol=IdentityProvider.Protocol.SAML,
+        metadata_url=metadata_url,
+        actor=OPERATOR,
+    )
