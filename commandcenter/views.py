@@ -113,17 +113,12 @@ def user_new(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
         return redirect("users", slug=org.slug)
-    email = form.cleaned_data["user_name"]
     try:
-        user = services.user_create(
+        user = services.user_add(
             org=org,
-            fields=services.UserFields(
-                user_name=email,
-                given_name=form.cleaned_data["given_name"],
-                family_name=form.cleaned_data["family_name"],
-                emails=[{"value": email, "type": "work", "primary": True}],
-            ),
-            source=Source.MANUAL,
+            email=form.cleaned_data["user_name"],
+            given_name=form.cleaned_data["given_name"],
+            family_name=form.cleaned_data["family_name"],
             actor=_actor(request),
         )
     except DirectoryError as e:

@@ -486,16 +486,11 @@ class UserList(OrgScoped, generics.ListAPIView[EndUser]):
     def post(self, request: Request, slug: str) -> Response:
         data = EndUserCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        email = data.validated_data["user_name"]
-        user = services.user_create(
+        user = services.user_add(
             org=self.org,
-            fields=services.UserFields(
-                user_name=email,
-                given_name=data.validated_data["given_name"],
-                family_name=data.validated_data["family_name"],
-                emails=[{"value": email, "type": "work", "primary": True}],
-            ),
-            source=Source.MANUAL,
+            email=data.validated_data["user_name"],
+            given_name=data.validated_data["given_name"],
+            family_name=data.validated_data["family_name"],
             actor=self.actor(),
         )
         return Response(EndUserSerializer(user).data, status=status.HTTP_201_CREATED)

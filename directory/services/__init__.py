@@ -46,6 +46,7 @@ from directory.services.seats import seat_assign, seat_revoke
 from directory.services.users import (
     UserChange,
     UserFields,
+    user_add,
     user_create,
     user_delete,
     user_deprovision,
@@ -74,6 +75,7 @@ __all__ = [
     "scim_name_rule_set",
     "seat_assign",
     "seat_revoke",
+    "user_add",
     "user_create",
     "user_delete",
     "user_deprovision",

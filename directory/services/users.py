@@ -219,6 +219,24 @@ def user_create(
         ) from None
 
 
+def user_add(
+    *, org: Org, email: str, given_name: str = "", family_name: str = "", actor: Actor
+) -> EndUser:
+    """An admin adds a person by hand (console or API): the email is the userName and
+    the primary work email; the user is a manual entry of no directory."""
+    return user_create(
+        org=org,
+        fields=UserFields(
+            user_name=email,
+            given_name=given_name,
+            family_name=family_name,
+            emails=[{"value": email, "type": "work", "primary": True}],
+        ),
+        source=Source.MANUAL,
+        actor=actor,
+    )
+
+
 def _user_revive(
     *,
     user: EndUser,
