@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from commandcenter import views
+from commandcenter import org_settings, views
 
 org_patterns = [
     path("users/", views.users, name="users"),
@@ -17,21 +17,23 @@ org_patterns = [
     path("groups/<str:group_id>/", views.group_detail, name="group-detail"),
     path("events/", views.events, name="events"),
     path("settings/audit/", views.audit, name="audit"),
-    path("settings/", views.settings_page, name="settings"),
-    path("settings/idp/", views.settings_idp, name="settings-idp"),
-    path("settings/idp/jit/", views.settings_idp_jit, name="settings-idp-jit"),
-    path("settings/scim/", views.settings_scim, name="settings-scim"),
-    path("settings/scim/delete/", views.settings_scim_delete, name="settings-scim-delete"),
-    path("settings/tokens/", views.settings_token_issue, name="settings-token-issue"),
+    path("settings/", org_settings.settings_page, name="settings"),
+    path("settings/idp/", org_settings.settings_idp, name="settings-idp"),
+    path("settings/idp/jit/", org_settings.settings_idp_jit, name="settings-idp-jit"),
+    path("settings/scim/", org_settings.settings_scim, name="settings-scim"),
+    path("settings/scim/delete/", org_settings.settings_scim_delete, name="settings-scim-delete"),
+    path("settings/tokens/", org_settings.settings_token_issue, name="settings-token-issue"),
     path(
         "settings/tokens/<str:token_id>/revoke/",
-        views.settings_token_revoke,
+        org_settings.settings_token_revoke,
         name="settings-token-revoke",
     ),
-    path("settings/deprovisioning/", views.settings_deprovision, name="settings-deprovision"),
-    path("settings/summaries/", views.settings_summaries, name="settings-summaries"),
-    path("settings/access/", views.settings_access, name="settings-access"),
-    path("settings/scim/name-rule/", views.settings_name_rule, name="settings-name-rule"),
+    path(
+        "settings/deprovisioning/", org_settings.settings_deprovision, name="settings-deprovision"
+    ),
+    path("settings/summaries/", org_settings.settings_summaries, name="settings-summaries"),
+    path("settings/access/", org_settings.settings_access, name="settings-access"),
+    path("settings/scim/name-rule/", org_settings.settings_name_rule, name="settings-name-rule"),
 ]
 
 urlpatterns = [

@@ -23,12 +23,12 @@ def test_the_console_and_the_api_add_the_same_user(admin: User, org: Org) -> Non
         {"user_name": "ada@acme.example", "given_name": "Ada", "family_name": "L"},
     )
     assert r.status_code == 302
-    r = client_for(admin).post(
+    api_response = client_for(admin).post(
         "/api/v1/orgs/acme/users/",
         {"user_name": "bea@acme.example", "given_name": "Ada", "family_name": "L"},
         format="json",
     )
-    assert r.status_code == 201, r.content
+    assert api_response.status_code == 201, api_response.content
     console_user, api_user = _shape(org, "ada@acme.example"), _shape(org, "bea@acme.example")
     assert console_user[0] == api_user[0] == "manual"
     assert console_user[1] == [{"value": "ada@acme.example", "type": "work", "primary": True}]
