@@ -566,3 +566,61 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+
+class ScimRequest(models.Model):
+    """One request to a directory's SCIM URL, as the provisioning log shows it: accepted,
+    refused, throttled or unauthenticated. Written by the SCIM gate after the response
+    (directory.services.scim_requests), bodies masked and capped there.
+
+    `org` is empty for a URL that names no directory (operators only). Requests from an
+    address under the failed-authentication throttle share one row per address and
+    minute (`aggregated`), counted in `count`."""
+
+    class Idp(models.TextChoices):
+        OKTA = "okta", "Okta"
+        ENTRA = "entra", "Entra ID"
+        OTHER = "other", "Other"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Indexed by scimrequest_org_created, which starts with it.
+    org = models.ForeignKey(
+        Org, models.CASCADE, null=True, blank=True, related_name="scim_requests", db_index=False
+    )
+    directory = models.ForeignKey(
+        ScimDirectory, models.SET_NULL, null=True, blank=True, related_name="requests"
+    )
+    created_at = models.DateTimeField(db_index=True)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    query = models.CharField(max_length=2000, blank=True)
+    status = models.PositiveSmallIntegerField()
+    scim_type = models.CharField(max_length=40, blank=True)
+    detail = models.TextField(blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    idp = models.CharField(max_length=10, choices=Idp.choices, default=Idp.OTHER)
+    token_name = models.CharField(max_length=100, blank=True)
+    token_prefix = models.CharField(max_length=16, blank=True)
+    request_body = models.TextField(blank=True)
+    response_body = models.TextField(blank=True)
+    aggregated = models.BooleanField(default=False)
+    count = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["org", "-created_at", "id"], name="scimrequest_org_created"),
+            models.Index(
+                fields=["client_address", "created_at"],
+                condition=models.Q(aggregated=True),
+                name="scimrequest_aggregated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.method} {self.path} {self.status}"
+
+    @property
+    def status_class(self) -> str:
+        return "429" if self.status == 429 else f"{self.status // 100}xx"

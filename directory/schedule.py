@@ -89,12 +89,17 @@ EVENTS_PRUNE = Job(
     "directory.tasks.events_prune",
     "17 3 * * *",  # https://crontab.guru/#17_3_*_*_* : 03:17 every day
 )
+SCIM_REQUESTS_PRUNE = Job(
+    "scim-requests-prune-daily",
+    "directory.tasks.scim_requests_prune",
+    "17 3 * * *",  # https://crontab.guru/#17_3_*_*_* : 03:17 every day, with the events
+)
 DEPROVISION_GRACE = Job(
     "deprovision-grace-hourly",
     "directory.tasks.deprovision_grace_expire",
     "40 * * * *",  # https://crontab.guru/#40_*_*_*_* : minute 40 of every hour
 )
-SCHEDULE = (SUMMARIES, EVENTS_PRUNE, DEPROVISION_GRACE)
+SCHEDULE = (SUMMARIES, EVENTS_PRUNE, SCIM_REQUESTS_PRUNE, DEPROVISION_GRACE)
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:

@@ -13,6 +13,7 @@ from celery import shared_task
 from directory import summaries
 from directory.models import Org
 from directory.schedule import SUMMARIES
+from directory.services import scim_requests
 from directory.services.users import users_grace_expired_delete
 
 logger = logging.getLogger(__name__)
@@ -48,3 +49,10 @@ def deprovision_grace_expire() -> int:
 def events_prune() -> int:
     """Daily (directory.schedule): drop events older than the retention period."""
     return summaries.events_prune()
+
+
+@shared_task(ignore_result=True)
+def scim_requests_prune() -> int:
+    """Daily (directory.schedule): drop provisioning log entries older than the
+    retention period."""
+    return scim_requests.scim_requests_prune()

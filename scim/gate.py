@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DataError, InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -31,10 +33,11 @@ from directory.models import (
     ProvisioningEvent,
     ScimDirectory,
 )
+from directory.services import scim_requests
 from scim.errors import SCIM_CONTENT_TYPE, ScimError, bad_request, from_directory_error
 from scim.throttle import scim_admit, throttle_event_due
 from scim.values import decode_json, storable_text
-from tokens.auth import token_from_header, token_touch
+from tokens.auth import token_from_header, token_refusal, token_touch
 from tokens.models import ScimToken
 
 logger = logging.getLogger(__name__)
@@ -121,6 +124,12 @@ class ScimViewMixin:
     # Set by the gate for an authenticated request; a refused one records its failure
     # event only while this is set (a throttled flood records one event a minute).
     caller: Caller | None = None
+    # For the provisioning log: the token that authenticated the request (kept when a
+    # rate limit refuses it), the body a view read, and whether the failed-auth
+    # throttle refused it.
+    _token: ScimToken | None = None
+    _raw_body: bytes = b""
+    _auth_throttled: bool = False
 
     @property
     def scim(self) -> Caller:
@@ -133,6 +142,7 @@ class ScimViewMixin:
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         directory_id = kwargs.pop("directory_id")
         self.request, self.kwargs = request, kwargs
+        started = time.perf_counter()
         try:
             response = self._dispatch(request, directory_id, *args, **kwargs)
         except ScimError as e:
@@ -161,22 +171,73 @@ class ScimViewMixin:
         except Exception:
             logger.exception("SCIM request failed")
             response = ScimError(500, "Internal error while processing the request").response()
+        self._log(request, response, directory_id, started)
         return response
+
+    def _log(
+        self, request: HttpRequest, response: HttpResponse, directory_id: uuid.UUID, started: float
+    ) -> None:
+        """Record the request in the provisioning log, after its response is made. A
+        failure to record is logged and never changes the response."""
+        try:
+            content = b"" if response.streaming else response.content
+            scim_type = detail = ""
+            if response.status_code >= 400 and content:
+                doc = json.loads(content)
+                scim_type = str(doc.get("scimType") or "")
+                detail = str(doc.get("detail") or "")
+            token = self._token
+            # Inside a transaction (tests; never a request of its own) a savepoint, so a
+            # failed INSERT leaves it usable.
+            guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+            with guard:
+                scim_requests.scim_request_record(
+                    facts=scim_requests.ScimRequestFacts(
+                        method=request.method or "",
+                        path=request.path,
+                        query=request.META.get("QUERY_STRING", ""),
+                        status=response.status_code,
+                        latency_ms=int((time.perf_counter() - started) * 1000),
+                        address=request.META.get("REMOTE_ADDR", ""),
+                        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                        request_body=self._raw_body,
+                        response_body=content,
+                        scim_type=scim_type,
+                        detail=detail,
+                        token_name=token.name if token else "",
+                        token_prefix=token.prefix if token else "",
+                    ),
+                    directory_id=directory_id,
+                    directory=token.directory if token else None,
+                    aggregate=self._auth_throttled,
+                )
+        except Exception:
+            logger.exception("Could not record a SCIM request in the provisioning log")
 
     def _dispatch(
         self, request: HttpRequest, directory_id: uuid.UUID, *args: Any, **kwargs: Any
     ) -> HttpResponse:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         raw = token_from_header(header) if header else ""
-        token, allowed = scim_admit(raw, address=request.META.get("REMOTE_ADDR", ""))
+        try:
+            token, allowed = scim_admit(raw, address=request.META.get("REMOTE_ADDR", ""))
+        except ScimError as e:
+            self._auth_throttled = e.status == 429
+            raise
         if token is None or token.directory_id != directory_id:
+            reason = token_refusal(raw, directory_id=directory_id) if raw else None
             raise ScimError(
                 401,
-                "Send a valid SCIM API token of this directory as 'Authorization: Bearer <token>'"
-                if header
-                else "Authentication required: send 'Authorization: Bearer <token>'",
+                reason
+                or (
+                    "Send a valid SCIM API token of this directory as "
+                    "'Authorization: Bearer <token>'"
+                    if header
+                    else "Authentication required: send 'Authorization: Bearer <token>'"
+                ),
                 headers={"WWW-Authenticate": WWW_AUTHENTICATE},
             )
+        self._token = token
         directory = token.directory
         self.caller = Caller(token=token, directory=directory, org=directory.org)
         if not allowed:
@@ -235,6 +296,7 @@ class ScimViewMixin:
                 415, "Send JSON: Content-Type application/scim+json or application/json"
             )
         raw = read_body(request)
+        self._raw_body = raw
         if not raw.strip():
             raise ScimError(400, "The request body is empty", "invalidSyntax")
         return decode_json(raw, (request.content_params or {}).get("charset"))

@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.core.servers.basehttp import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from directory.models import Org, ScimDirectory
-from directory.services import idp_configure, org_admin_add, org_create, scim_enable
+from directory.services import idp_configure, org_admin_add, org_create, scim_enable, scim_requests
 from tests.actors import OPERATOR
 from tokens.services import token_issue
 
@@ -148,6 +148,16 @@ def _no_auth_failure_throttle(settings: Any) -> None:
     # Every test client is 127.0.0.1: a test that sends many wrong tokens (the fuzz tests
     # send hundreds) would throttle itself. The throttle's own tests set a limit.
     settings.SCIM_AUTH_FAILURES_PER_MINUTE = 10**9
+
+
+@pytest.fixture(autouse=True)
+def _provisioning_log_of_its_own() -> Iterator[None]:
+    # The log keeps throttled counts and directories' orgs per process: not across tests.
+    scim_requests._throttled.clear()
+    scim_requests._directory_orgs.clear()
+    yield
+    scim_requests._throttled.clear()
+    scim_requests._directory_orgs.clear()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+import uuid
 from datetime import timedelta
 
 from django.utils import timezone
@@ -66,6 +67,27 @@ def token_authenticate(raw: str, *, database: bool = True) -> ScimToken | None:
         token.directory.access_group_ids  # noqa: B018
         cache_safely("set", cache_key(digest), token, CACHE_SECONDS)
     return token
+
+
+def token_refusal(raw: str, *, directory_id: uuid.UUID) -> str | None:
+    """Why `raw`, a token of the directory `directory_id` that did not authenticate, is
+    refused, when the reason helps its IdP's admin: the token was revoked, or SCIM is
+    switched off. None otherwise (not a token of that directory, or it was deleted), so
+    nothing is said about other directories' tokens. Asked only after a refusal."""
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    token = (
+        ScimToken.objects.select_related("directory")
+        .filter(digest=token_digest(raw), directory_id=directory_id)
+        .first()
+    )
+    if token is None or token.directory.deleted_at is not None:
+        return None
+    if token.revoked_at is not None:
+        return f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC"
+    if not token.directory.enabled:
+        return "SCIM provisioning is switched off for this org"
+    return None
 
 
 def token_touch(token: ScimToken, *, ip: str | None, user_agent: str) -> None:

@@ -16,11 +16,13 @@ is no import cycle:
     users           end users
     groups          groups and memberships
     signin          the sign-in gate: linking, just-in-time creation, the signin event
+    scim_requests   the provisioning log: one row per SCIM request, masked
 
 Callers import from here (`from directory import services`); the names below are the
 public services and the values they take and return. Reads kept with their subject
-(directory.services.idp.sp_values) and the sign-in modules (sessions, signin_state,
-signin: only the signin app uses them) are imported by their own names.
+(directory.services.idp.sp_values), the sign-in modules (sessions, signin_state,
+signin: only the signin app uses them) and scim_requests (only the SCIM gate writes
+the log) are imported by their own names.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from directory.schedule import (
     DEPROVISION_GRACE,
     EVENTS_PRUNE,
     SCHEDULE,
+    SCIM_REQUESTS_PRUNE,
     SUMMARIES,
     Backoff,
     Job,
@@ -70,6 +71,7 @@ def test_after_its_first_run_the_embedded_scheduler_waits_for_the_tables_times()
     assert scheduler.next_run == {
         SUMMARIES.name: H + timedelta(hours=1, seconds=5),
         EVENTS_PRUNE.name: datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC),
+        SCIM_REQUESTS_PRUNE.name: datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC),
         DEPROVISION_GRACE.name: H + timedelta(minutes=40, seconds=5),
     }
     assert scheduler.due(H + timedelta(minutes=39)) == []
