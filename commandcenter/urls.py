@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from commandcenter import org_settings, views
+from commandcenter import org_settings, provisioning_log, views
 
 org_patterns = [
     path("users/", views.users, name="users"),
@@ -21,6 +21,12 @@ org_patterns = [
     path("settings/idp/", org_settings.settings_idp, name="settings-idp"),
     path("settings/idp/jit/", org_settings.settings_idp_jit, name="settings-idp-jit"),
     path("settings/scim/", org_settings.settings_scim, name="settings-scim"),
+    path("settings/scim/requests/", provisioning_log.scim_requests, name="scim-requests"),
+    path(
+        "settings/scim/requests/<str:request_id>/",
+        provisioning_log.scim_request,
+        name="scim-request",
+    ),
     path("settings/scim/delete/", org_settings.settings_scim_delete, name="settings-scim-delete"),
     path("settings/tokens/", org_settings.settings_token_issue, name="settings-token-issue"),
     path(

@@ -23,6 +23,7 @@ from directory.models import (
     Org,
     ProvisioningEvent,
     ScimDirectory,
+    ScimRequest,
     Source,
     UserEmail,
 )
@@ -305,3 +306,41 @@ def idp_users_named(*, org_id: int, key: str) -> list[EndUser]:
 def user_group_names(*, user: EndUser) -> list[str]:
     """The names of the groups a user belongs to, in order."""
     return list(user.groups.order_by("display_name").values_list("display_name", flat=True))
+
+
+SCIM_REQUEST_STATUS_CLASSES = ("2xx", "4xx", "5xx", "429")
+
+
+def scim_request_list(
+    *,
+    org: Org,
+    status_class: str = "",
+    method: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[ScimRequest]:
+    """The org's provisioning log, newest first. `status_class` is 2xx, 4xx (without
+    429), 5xx or 429; unknown filter values are not applied."""
+    rows = org.scim_requests.all()
+    if status_class == "429":
+        rows = rows.filter(status=429)
+    elif status_class in SCIM_REQUEST_STATUS_CLASSES:
+        low = int(status_class[0]) * 100
+        rows = rows.filter(status__gte=low, status__lt=low + 100)
+        if status_class == "4xx":
+            rows = rows.exclude(status=429)
+    if method:
+        rows = rows.filter(method=method.upper())
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if until is not None:
+        rows = rows.filter(created_at__lt=until)
+    return rows.order_by("-created_at", "-id")
+
+
+def scim_request_get(*, org: Org, request_id: str) -> ScimRequest:
+    """One entry of the org's provisioning log, or NotFound (another org's too)."""
+    try:
+        return org.scim_requests.get(id=uuid.UUID(str(request_id)))
+    except (ScimRequest.DoesNotExist, ValueError):
+        raise NotFound(f"No SCIM request {request_id!r} in this org") from None

@@ -15,6 +15,7 @@ from directory.models import (
     Org,
     ProvisioningEvent,
     ScimDirectory,
+    ScimRequest,
 )
 from directory.services.idp import sp_values
 from tokens.models import ScimToken
@@ -250,3 +251,35 @@ class EventSerializer(serializers.ModelSerializer[ProvisioningEvent]):
 
 class SummaryPreferenceSerializer(serializers.Serializer[Any]):
     summary_emails = serializers.BooleanField()
+
+
+class ScimRequestSerializer(serializers.ModelSerializer[ScimRequest]):
+    """One provisioning log entry, without its bodies (the detail has them)."""
+
+    class Meta:
+        model = ScimRequest
+        fields = [
+            "id",
+            "created_at",
+            "method",
+            "path",
+            "query",
+            "status",
+            "scim_type",
+            "detail",
+            "latency_ms",
+            "client_address",
+            "user_agent",
+            "idp",
+            "token_name",
+            "token_prefix",
+            "aggregated",
+            "count",
+        ]
+
+
+class ScimRequestDetailSerializer(ScimRequestSerializer):
+    """One provisioning log entry with its masked bodies."""
+
+    class Meta(ScimRequestSerializer.Meta):
+        fields = [*ScimRequestSerializer.Meta.fields, "request_body", "response_body"]

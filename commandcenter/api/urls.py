@@ -22,6 +22,12 @@ urlpatterns = [
         views.TokenRevoke.as_view(),
         name="api-token-revoke",
     ),
+    path(org + "scim/requests/", views.ScimRequestList.as_view(), name="api-scim-requests"),
+    path(
+        org + "scim/requests/<str:request_id>/",
+        views.ScimRequestDetail.as_view(),
+        name="api-scim-request",
+    ),
     path(org + "users/", views.UserList.as_view(), name="api-users"),
     path(org + "users/<str:user_id>/", views.UserDetail.as_view(), name="api-user"),
     path(org + "users/<str:user_id>/seat/", views.UserSeat.as_view(), name="api-user-seat"),

@@ -30,6 +30,8 @@ from commandcenter.api.serializers import (
     IssuedTokenSerializer,
     OrgSerializer,
     OrgUpdateSerializer,
+    ScimRequestDetailSerializer,
+    ScimRequestSerializer,
     ScimTokenSerializer,
     SeatSerializer,
     SummaryPreferenceSerializer,
@@ -39,6 +41,7 @@ from commandcenter.params import parse_when
 from commandcenter.views import get_org_for_admin
 from directory import selectors, services
 from directory.audit import Actor
+from directory.errors import NotFound
 from directory.models import (
     EndUser,
     Group,
@@ -46,6 +49,7 @@ from directory.models import (
     OrgAdmin,
     ProvisioningEvent,
     ScimDirectory,
+    ScimRequest,
     Source,
 )
 from directory.services.sessions import access_decision, refusal_message
@@ -407,3 +411,39 @@ class SummaryPreference(OrgScoped, APIView):
             enabled=data.validated_data["summary_emails"],
         )
         return Response({"summary_emails": membership.summary_emails})
+
+
+class ScimRequestList(OrgScoped, generics.ListAPIView[ScimRequest]):
+    serializer_class = ScimRequestSerializer
+    pagination_class = EventPagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=list(selectors.SCIM_REQUEST_STATUS_CLASSES)),
+            OpenApiParameter("method", str, enum=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            OpenApiParameter("from", str, description="ISO 8601 date-time, inclusive"),
+            OpenApiParameter("to", str, description="ISO 8601 date-time, exclusive"),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        q = self.request.query_params
+        return selectors.scim_request_list(
+            org=self.org,
+            status_class=q.get("status", ""),
+            method=q.get("method", ""),
+            since=parse_when(q.get("from", "")),
+            until=parse_when(q.get("to", "")),
+        )
+
+
+class ScimRequestDetail(OrgScoped, APIView):
+    @extend_schema(responses=ScimRequestDetailSerializer)
+    def get(self, request: Request, slug: str, request_id: str) -> Response:
+        try:
+            row = selectors.scim_request_get(org=self.org, request_id=request_id)
+        except NotFound:
+            raise Http404("No such SCIM request") from None
+        return Response(ScimRequestDetailSerializer(row).data)

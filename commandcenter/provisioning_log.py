@@ -1,0 +1,67 @@
+"""The console's Provisioning log, under Settings > SCIM: every request the org's IdP
+sent to its SCIM URL (directory.models.ScimRequest), with filters, and one request's
+masked bodies. Pages go through get_org_for_admin (404 to non-admins)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from commandcenter.params import parse_when
+from commandcenter.views import get_org_for_admin
+from directory import selectors
+from directory.errors import NotFound
+from directory.masking import body_pretty
+
+PAGE_SIZE = 50
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@login_required
+def scim_requests(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    f = {k: request.GET.get(k, "") for k in ("status", "method", "from", "to")}
+    rows = selectors.scim_request_list(
+        org=org,
+        status_class=f["status"],
+        method=f["method"],
+        since=parse_when(f["from"]),
+        until=parse_when(f["to"]),
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "console/scim_requests.html",
+        {
+            "org": org,
+            "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+            "filters": f,
+            "query": query.urlencode(),
+            "status_classes": selectors.SCIM_REQUEST_STATUS_CLASSES,
+            "methods": METHODS,
+            "section": "settings",
+        },
+    )
+
+
+@login_required
+def scim_request(request: HttpRequest, slug: str, request_id: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    try:
+        row = selectors.scim_request_get(org=org, request_id=request_id)
+    except NotFound:
+        raise Http404("No such request") from None
+    return render(
+        request,
+        "console/scim_request.html",
+        {
+            "org": org,
+            "row": row,
+            "request_body": body_pretty(row.request_body),
+            "response_body": body_pretty(row.response_body),
+            "section": "settings",
+        },
+    )

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from directory.models import Org, ScimDirectory, ScimRequest
+from tests.scim.conftest import ScimClient, okta_user
+
+
+@pytest.fixture
+def logged(directory: ScimDirectory, token: str) -> ScimDirectory:
+    scim = ScimClient(directory, token, user_agent="Okta SCIM Client 1.0.0")
+    assert (
+        scim.post("/Users", okta_user("ada@acme.example") | {"password": "hunter2"}).status_code
+        == 201
+    )
+    assert scim.post("/Users", okta_user("ada@acme.example")).status_code == 409
+    assert scim.get("/Users").status_code == 200
+    assert Client().get(f"/scim/v2/{directory.id}/Users").status_code == 401
+    return directory
+
+
+def _client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_scim_panel_links_to_the_provisioning_log(admin: User, logged: ScimDirectory) -> None:
+    page = _client(admin).get("/o/acme/settings/").content.decode()
+    assert 'href="/o/acme/settings/scim/requests/"' in page
+
+
+def test_the_log_lists_every_request_newest_first(admin: User, logged: ScimDirectory) -> None:
+    r = _client(admin).get("/o/acme/settings/scim/requests/")
+    assert r.status_code == 200
+    rows = list(r.context["page"])
+    assert [row.status for row in rows] == [401, 200, 409, 201]
+    page = r.content.decode()
+    assert "Authentication required" in page and "uniqueness" in page and "Okta" in page
+
+
+@pytest.mark.parametrize(
+    ("query", "statuses"),
+    [
+        ("status=2xx", [200, 201]),
+        ("status=4xx", [401, 409]),
+        ("status=5xx", []),
+        ("method=POST", [409, 201]),
+        ("status=4xx&method=POST", [409]),
+        ("from=2000-01-01T00:00&to=2000-01-02T00:00", []),
+        ("status=nonsense", [401, 200, 409, 201]),
+    ],
+)
+def test_the_log_is_filtered_by_status_class_method_and_time(
+    admin: User, logged: ScimDirectory, query: str, statuses: list[int]
+) -> None:
+    r = _client(admin).get(f"/o/acme/settings/scim/requests/?{query}")
+    assert [row.status for row in r.context["page"]] == statuses
+
+
+def test_a_request_shows_its_masked_bodies_pretty_printed(
+    admin: User, logged: ScimDirectory
+) -> None:
+    row = ScimRequest.objects.get(status=201)
+    r = _client(admin).get(f"/o/acme/settings/scim/requests/{row.id}/")
+    assert r.status_code == 200
+    page = r.content.decode()
+    assert "hunter2" not in page and "&quot;password&quot;: &quot;***&quot;" in page
+    assert "\n  &quot;userName&quot;: &quot;ada@acme.example&quot;" in page
+    assert "Okta SCIM Client 1.0.0" in page and "Okta" in page
+
+
+def test_another_orgs_admin_sees_nothing(
+    other_admin: User, admin: User, logged: ScimDirectory, other_org: Org
+) -> None:
+    client = _client(other_admin)
+    row = ScimRequest.objects.filter(org__slug="acme").first()
+    assert row is not None
+    assert client.get("/o/acme/settings/scim/requests/").status_code == 404
+    assert client.get(f"/o/acme/settings/scim/requests/{row.id}/").status_code == 404
+    # Nor through their own org's pages.
+    assert client.get(f"/o/globex/settings/scim/requests/{row.id}/").status_code == 404
+    assert list(client.get("/o/globex/settings/scim/requests/").context["page"]) == []
+
+
+def test_an_unknown_or_malformed_id_is_a_404(admin: User, logged: ScimDirectory) -> None:
+    client = _client(admin)
+    assert client.get(f"/o/acme/settings/scim/requests/{uuid.uuid4()}/").status_code == 404
+    assert client.get("/o/acme/settings/scim/requests/nope/").status_code == 404
+
+
+def test_the_log_needs_a_sign_in(logged: ScimDirectory) -> None:
+    r = Client().get("/o/acme/settings/scim/requests/")
+    assert r.status_code == 302 and "/accounts/login/" in r["Location"]
