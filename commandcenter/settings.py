@@ -290,7 +290,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # ------------------------------------------------------------------------------
 # Provisioning events older than this are deleted by a daily task.
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 90)
-# Provisioning log entries (every SCIM request) older than this are deleted daily.
+# The provisioning log (every SCIM request, directory.models.ScimRequest); off only to
+# measure what it costs (bench/README.md).
+SCIM_REQUEST_LOG = env_bool("SCIM_REQUEST_LOG", True)
+# Provisioning log entries older than this are deleted daily.
 SCIM_REQUEST_RETENTION_DAYS = env_int("SCIM_REQUEST_RETENTION_DAYS", 30)
 
 # SCIM

@@ -14,13 +14,12 @@ import json
 import logging
 import time
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db import DataError, InterfaceError, OperationalError, connection, transaction
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -180,37 +179,36 @@ class ScimViewMixin:
         """Record the request in the provisioning log, after its response is made. A
         failure to record is logged and never changes the response."""
         try:
+            if not settings.SCIM_REQUEST_LOG:
+                return
             content = b"" if response.streaming else response.content
             scim_type = detail = ""
             if response.status_code >= 400 and content:
                 doc = json.loads(content)
-                scim_type = str(doc.get("scimType") or "")
-                detail = str(doc.get("detail") or "")
+                if isinstance(doc, dict):
+                    scim_type = str(doc.get("scimType") or "")
+                    detail = str(doc.get("detail") or "")
             token = self._token
-            # Inside a transaction (tests; never a request of its own) a savepoint, so a
-            # failed INSERT leaves it usable.
-            guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
-            with guard:
-                scim_requests.scim_request_record(
-                    facts=scim_requests.ScimRequestFacts(
-                        method=request.method or "",
-                        path=request.path,
-                        query=request.META.get("QUERY_STRING", ""),
-                        status=response.status_code,
-                        latency_ms=int((time.perf_counter() - started) * 1000),
-                        address=request.META.get("REMOTE_ADDR", ""),
-                        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-                        request_body=self._raw_body,
-                        response_body=content,
-                        scim_type=scim_type,
-                        detail=detail,
-                        token_name=token.name if token else "",
-                        token_prefix=token.prefix if token else "",
-                    ),
-                    directory_id=directory_id,
-                    directory=token.directory if token else None,
-                    aggregate=self._auth_throttled,
-                )
+            scim_requests.scim_request_record(
+                facts=scim_requests.ScimRequestFacts(
+                    method=request.method or "",
+                    path=request.path,
+                    query=request.META.get("QUERY_STRING", ""),
+                    status=response.status_code,
+                    latency_ms=int((time.perf_counter() - started) * 1000),
+                    address=request.META.get("REMOTE_ADDR", ""),
+                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                    request_body=self._raw_body,
+                    response_body=content,
+                    scim_type=scim_type,
+                    detail=detail,
+                    token_name=token.name if token else "",
+                    token_prefix=token.prefix if token else "",
+                ),
+                directory_id=directory_id,
+                directory=token.directory if token else None,
+                aggregate=self._auth_throttled,
+            )
         except Exception:
             logger.exception("Could not record a SCIM request in the provisioning log")
 

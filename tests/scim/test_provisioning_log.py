@@ -180,3 +180,18 @@ def test_another_orgs_requests_are_not_in_this_orgs_log(
     assert org.scim_requests.count() == 1
     assert other_org.scim_requests.count() == 2
     assert other_org.scim_requests.filter(idp=ScimRequest.Idp.ENTRA).count() == 2
+
+
+def test_the_log_can_be_switched_off_to_measure_it(
+    scim: ScimClient, settings: Any, django_assert_max_num_queries: Any
+) -> None:
+    scim.get("/Users")  # the token's last use is written once a minute
+    settings.SCIM_REQUEST_LOG = False
+    with django_assert_max_num_queries(20) as off:
+        assert scim.get("/Users").status_code == 200
+    settings.SCIM_REQUEST_LOG = True
+    with django_assert_max_num_queries(20) as on:
+        assert scim.get("/Users").status_code == 200
+    assert len(on.captured_queries) == len(off.captured_queries) + 1  # one INSERT
+    assert "INSERT" in on.captured_queries[-1]["sql"]
+    assert ScimRequest.objects.count() == 2
