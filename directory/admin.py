@@ -19,6 +19,7 @@ from directory.models import (
     OrgAdmin,
     ProvisioningEvent,
     ScimDirectory,
+    ScimRequest,
     SummaryLog,
 )
 
@@ -212,3 +213,24 @@ class SummaryLogModelAdmin(admin.ModelAdmin[SummaryLog]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # written by the summary sender when it claims an hour
+
+
+@admin.register(ScimRequest)
+class ScimRequestModelAdmin(admin.ModelAdmin[ScimRequest]):
+    """The provisioning log of every org, and the requests to URLs that name no
+    directory (no org), which only operators see."""
+
+    list_display = ["created_at", "org", "method", "path", "status", "client_address", "count"]
+    list_filter = ["status", "method", "idp", "aggregated"]
+    list_select_related = ["org"]
+    search_fields = ["path", "detail", "client_address", "org__slug"]
+    raw_id_fields = ["org", "directory"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    # A record of what happened: shown, never written here.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -3,6 +3,7 @@ users and groups, move seat counters or write events behind the services' back."
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -145,3 +146,15 @@ def test_the_idp_is_shown_in_the_admin_without_its_secret_and_not_edited(
                   {"org": org.pk, "provider": "okta", "protocol": "saml"})  # fmt: skip
     assert IdentityProvider.objects.get(pk=idp.pk).protocol == "oidc"
     assert operator.get("/admin/directory/identityprovider/add/").status_code == 403
+
+
+def test_operators_see_the_requests_to_unknown_directories_in_the_admin(
+    org: Org, token: str
+) -> None:
+    url = f"/scim/v2/{uuid.uuid4()}/Users"
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {token}").get(url).status_code == 401
+    operator = User.objects.create_superuser("ops", "ops@example.com", "pw")
+    client = Client()
+    client.force_login(operator)
+    page = client.get("/admin/directory/scimrequest/").content.decode()
+    assert url in page
