@@ -42,11 +42,17 @@ def body_mask(raw: bytes | str, *, cap: int = BODY_CAP) -> str:
     characters; "" for an empty body; a note for one that is not JSON."""
     if not raw:
         return ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    lowered = text.lower()
+    # Most bodies name no secret: without one of the words (or an escape that could
+    # spell one) they are kept as sent, once known to be JSON, without re-encoding.
+    plain = "\\u" not in lowered and not any(word in lowered for word in _SECRET_WORDS)
     try:
-        doc = json.loads(raw)
+        doc = json.loads(text)
     except (ValueError, RecursionError):
         return f"(not JSON, {len(raw)} bytes: not kept)"
-    text = json.dumps(_masked(doc), ensure_ascii=False, separators=(",", ":"))
+    if not plain:
+        text = json.dumps(_masked(doc), ensure_ascii=False, separators=(",", ":"))
     if len(text) > cap:
         return text[:cap] + f"… (cut at {cap} of {len(text)} characters)"
     return text

@@ -43,10 +43,20 @@ def test_a_body_that_is_not_json_is_not_kept() -> None:
 
 def test_a_large_body_is_cut_at_the_cap() -> None:
     kept = body_mask(json.dumps({"v": "x" * (BODY_CAP * 2)}))
-    assert kept.startswith('{"v":"xxx') and len(kept) < BODY_CAP + 60
+    assert kept.startswith('{"v": "xxx') and len(kept) < BODY_CAP + 60
     assert f"cut at {BODY_CAP}" in kept
 
 
 def test_a_kept_body_is_pretty_printed_for_reading() -> None:
     assert body_pretty('{"a":1}') == '{\n  "a": 1\n}'
     assert body_pretty("(not JSON)") == "(not JSON)"
+
+
+def test_a_body_without_secrets_is_kept_as_sent() -> None:
+    raw = b'{"userName": "ada@acme.example", "name": {"givenName": "Ada"}}'
+    assert body_mask(raw) == raw.decode()
+
+
+def test_a_secret_spelt_with_escapes_is_masked_too() -> None:
+    raw = '{"\\u0070assword": "hunter2"}'
+    assert json.loads(body_mask(raw)) == {"password": "***"}
