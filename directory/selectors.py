@@ -5,13 +5,14 @@ from __future__ import annotations
 import operator
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import reduce
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, Lower
+from django.utils import timezone
 
 from directory.errors import NotFound, PreconditionFailed
 from directory.models import (
@@ -344,3 +345,50 @@ def scim_request_get(*, org: Org, request_id: str) -> ScimRequest:
         return org.scim_requests.get(id=uuid.UUID(str(request_id)))
     except (ScimRequest.DoesNotExist, ValueError):
         raise NotFound(f"No SCIM request {request_id!r} in this org") from None
+
+
+@dataclass(frozen=True)
+class ScimHealth:
+    """The connection's health as the SCIM settings panel shows it."""
+
+    last_request: ScimRequest | None
+    last_success: ScimRequest | None
+    last_failure: ScimRequest | None
+    # (requests, failed ones) over the last hour and the last day
+    hour: tuple[int, int]
+    day: tuple[int, int]
+
+    @staticmethod
+    def rate(window: tuple[int, int]) -> float | None:
+        total, failed = window
+        return failed / total if total else None
+
+    @property
+    def hour_rate(self) -> float | None:
+        return self.rate(self.hour)
+
+    @property
+    def day_rate(self) -> float | None:
+        return self.rate(self.day)
+
+
+def scim_health(*, org: Org, now: datetime | None = None) -> ScimHealth:
+    """The org's last request, last success and last failure from its IdP, and how many
+    requests failed (4xx, 5xx, 429) over the last hour and day, counting aggregated rows
+    by their count."""
+    now = now or timezone.now()
+    rows = org.scim_requests.order_by("-created_at", "-id")
+
+    def window(since: datetime) -> tuple[int, int]:
+        totals = org.scim_requests.filter(created_at__gte=since).aggregate(
+            total=Sum("count"), failed=Sum("count", filter=Q(status__gte=400))
+        )
+        return int(totals["total"] or 0), int(totals["failed"] or 0)
+
+    return ScimHealth(
+        last_request=rows.first(),
+        last_success=rows.filter(status__lt=400).first(),
+        last_failure=rows.filter(status__gte=400).first(),
+        hour=window(now - timedelta(hours=1)),
+        day=window(now - timedelta(days=1)),
+    )

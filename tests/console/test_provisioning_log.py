@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 
+from directory import selectors
 from directory.models import Org, ScimDirectory, ScimRequest
 from tests.scim.conftest import ScimClient, okta_user
 
@@ -96,3 +100,30 @@ def test_an_unknown_or_malformed_id_is_a_404(admin: User, logged: ScimDirectory)
 def test_the_log_needs_a_sign_in(logged: ScimDirectory) -> None:
     r = Client().get("/o/acme/settings/scim/requests/")
     assert r.status_code == 302 and "/accounts/login/" in r["Location"]
+
+
+def test_the_scim_panel_shows_the_connections_health(
+    admin: User, directory: ScimDirectory, token: str, settings: Any
+) -> None:
+    scim = ScimClient(directory, token, user_agent="Okta SCIM Client 1.0.0")
+    page = _client(admin).get("/o/acme/settings/").content.decode()
+    assert "Connection health" in page and "none yet" in page
+    with time_machine.travel(datetime(2026, 11, 30, 9, 0, tzinfo=UTC), tick=False):
+        assert scim.get("/Users").status_code == 200  # a day and more ago: in neither rate
+    with time_machine.travel(datetime(2026, 12, 1, 8, 0, tzinfo=UTC), tick=False):
+        assert scim.get("/Users").status_code == 200
+        assert scim.post("/Users", okta_user("ada@acme.example")).status_code == 201
+    with time_machine.travel(datetime(2026, 12, 1, 9, 50, tzinfo=UTC), tick=False):
+        assert scim.get("/Users").status_code == 200
+    with time_machine.travel(datetime(2026, 12, 1, 9, 51, tzinfo=UTC), tick=False):
+        assert Client().get(f"/scim/v2/{directory.id}/Users").status_code == 401
+    with time_machine.travel(datetime(2026, 12, 1, 10, 0, tzinfo=UTC), tick=False):
+        health = selectors.scim_health(org=directory.org)
+        page = _client(admin).get("/o/acme/settings/").content.decode()
+    assert health.hour == (2, 1) and health.day == (4, 1)
+    assert health.last_request == health.last_failure and health.last_failure is not None
+    assert health.last_success is not None and health.last_success.status == 200
+    assert "50 % (1 of 2 requests)" in page and "25 % (1 of 4 requests)" in page
+    assert "2026-12-01 09:51:00 UTC" in page and "Authentication required" in page
+    assert f"/o/acme/settings/scim/requests/{health.last_failure.id}/" in page
+    assert "Okta SCIM Client 1.0.0" in page
