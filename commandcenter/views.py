@@ -128,7 +128,7 @@ def user_detail(request: HttpRequest, slug: str, user_id: str) -> HttpResponse:
             "org": org,
             "person": user,
             "groups": user.groups.order_by("display_name"),
-            "events": selectors.event_list(org=org, resource_id=user.id)[:20],
+            "events": selectors.event_list(org=org, resource_id=user.id, with_links=True)[:20],
             "section": "users",
         },
     )
@@ -231,13 +231,16 @@ def group_detail(request: HttpRequest, slug: str, group_id: str) -> HttpResponse
 @login_required
 def events(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
-    f = {k: request.GET.get(k, "") for k in ("outcome", "action", "from", "to")}
+    f = {k: request.GET.get(k, "") for k in ("outcome", "action", "from", "to", "q", "resource")}
     items = selectors.event_list(
         org=org,
         outcome=f["outcome"],
         action=f["action"],
         since=parse_when(f["from"]),
         until=parse_when(f["to"]),
+        q=f["q"],
+        resource_id=f["resource"] or None,
+        with_links=True,
     )
     return render(
         request,

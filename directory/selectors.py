@@ -10,7 +10,20 @@ from functools import reduce
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Lower
 
 from directory.errors import NotFound, PreconditionFailed
@@ -222,9 +235,16 @@ def event_list(
     action: str = "",
     since: datetime | None = None,
     until: datetime | None = None,
-    resource_id: uuid.UUID | None = None,
+    resource_id: uuid.UUID | str | None = None,
+    q: str = "",
+    with_links: bool = False,
 ) -> QuerySet[ProvisioningEvent]:
-    """The org's provisioning events, newest first."""
+    """The org's provisioning events, newest first: by outcome, action, time range,
+    resource id (a malformed one matches nothing) and resource name prefix `q` (a
+    user's userName, a group's displayName; case-insensitive).
+
+    with_links annotates `resource_live`: whether the user or group the event names
+    still exists in the org (one correlated lookup per row of the page read)."""
     events = org.events.all()
     if outcome in ProvisioningEvent.Outcome.values:
         events = events.filter(outcome=outcome)
@@ -234,8 +254,30 @@ def event_list(
         events = events.filter(created_at__gte=since)
     if until is not None:
         events = events.filter(created_at__lt=until)
-    if resource_id is not None:
-        events = events.filter(resource_id=resource_id)
+    if resource_id is not None and resource_id != "":
+        try:
+            events = events.filter(resource_id=uuid.UUID(str(resource_id)))
+        except ValueError:
+            events = events.none()
+    if "\x00" in q:
+        events = events.none()  # nothing stored holds a NUL (Postgres cannot)
+    elif q.strip():
+        events = events.filter(resource_name__lower__startswith=q.strip().lower())
+    if with_links:
+        events = events.annotate(
+            resource_live=Case(
+                When(
+                    resource_type="User",
+                    then=Exists(EndUser.objects.filter(org=org, id=OuterRef("resource_id"))),
+                ),
+                When(
+                    resource_type="Group",
+                    then=Exists(Group.objects.filter(org=org, id=OuterRef("resource_id"))),
+                ),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
     return events.order_by("-created_at", "-id")
 
 

@@ -373,6 +373,10 @@ class EventList(OrgScoped, generics.ListAPIView[ProvisioningEvent]):
             OpenApiParameter("action", str, enum=ProvisioningEvent.Action.values),
             OpenApiParameter("from", str, description="ISO 8601 date-time, inclusive"),
             OpenApiParameter("to", str, description="ISO 8601 date-time, exclusive"),
+            OpenApiParameter(
+                "q", str, description="The user's userName or group's displayName starts with"
+            ),
+            OpenApiParameter("resource", str, description="The id of a user or group"),
         ]
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -386,6 +390,8 @@ class EventList(OrgScoped, generics.ListAPIView[ProvisioningEvent]):
             action=q.get("action", ""),
             since=parse_when(q.get("from", "")),
             until=parse_when(q.get("to", "")),
+            q=q.get("q", ""),
+            resource_id=q.get("resource", "") or None,
         )
 
 
