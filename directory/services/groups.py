@@ -40,7 +40,8 @@ def _skipped_message(skipped: list[str]) -> str:
 
 def _member_ids_check(*, org: Org, ids: list[uuid.UUID]) -> None:
     """InvalidValue naming the user ids that are not users of this org (another org's
-    users included), so a request can never reach across orgs."""
+    users included), so a request can never reach across orgs; ids of the org's own
+    groups are refused as nesting, which is not supported."""
     if not ids:
         return
     found = set(
@@ -48,8 +49,19 @@ def _member_ids_check(*, org: Org, ids: list[uuid.UUID]) -> None:
             "id", flat=True
         )
     )
-    bad = [str(i) for i in ids if i not in found]
-    if bad:
+    missing = [i for i in ids if i not in found]
+    if missing:
+        # Only on the refusal path: an id of one of the org's groups is an attempt at
+        # nesting (an IdP that sends members without their type), and says so.
+        groups = set(org.groups.filter(id__in=missing).values_list("id", flat=True))
+        nested = [str(i) for i in missing if i in groups]
+        if nested:
+            shown = ", ".join(nested[:5]) + (
+                f" and {len(nested) - 5} more" if len(nested) > 5 else ""
+            )
+            verb = "is a group" if len(nested) == 1 else "are groups"
+            raise InvalidValue(f"Nested groups are not supported: {shown} {verb}", field="members")
+        bad = [str(i) for i in missing]
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise InvalidValue(f"No user with id {shown} in this directory", field="members")
 
