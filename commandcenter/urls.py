@@ -7,6 +7,7 @@ from django.urls import include, path
 from commandcenter import org_settings, views
 
 org_patterns = [
+    path("", views.overview, name="overview"),
     path("users/", views.users, name="users"),
     path("users/new/", views.user_new, name="user-new"),
     path("users/<str:user_id>/", views.user_detail, name="user-detail"),

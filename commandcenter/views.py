@@ -14,8 +14,10 @@ from django.contrib.auth.models import User
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from commandcenter.charts import activity_chart
 from commandcenter.forms import (
     ApiKeyForm,
     ManualGroupForm,
@@ -64,8 +66,24 @@ def _query_without_page(request: HttpRequest) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     orgs = list(selectors.org_list_for_admin(user=request.user))
     if len(orgs) == 1:
-        return redirect("users", slug=orgs[0].slug)
+        return redirect("overview", slug=orgs[0].slug)
     return render(request, "console/home.html", {"orgs": orgs})
+
+
+@login_required
+def overview(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    hours = selectors.event_activity_hourly(org=org, now=timezone.now())
+    return render(
+        request,
+        "console/overview.html",
+        {
+            "org": org,
+            "counts": selectors.org_overview(org=org),
+            "chart": activity_chart(hours),
+            "section": "overview",
+        },
+    )
 
 
 # Directory -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import Any
 
@@ -24,7 +24,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Coalesce, Lower, TruncHour
 
 from directory.errors import NotFound, PreconditionFailed
 from directory.models import (
@@ -347,3 +347,67 @@ def idp_users_named(*, org_id: int, key: str) -> list[EndUser]:
 def user_group_names(*, user: EndUser) -> list[str]:
     """The names of the groups a user belongs to, in order."""
     return list(user.groups.order_by("display_name").values_list("display_name", flat=True))
+
+
+@dataclass(frozen=True)
+class OrgOverview:
+    """The org's users and seats at a glance (the console's Overview)."""
+
+    users_active: int
+    users_disabled: int
+    users_without_seat: int  # active users waiting for a seat
+    users_never_signed_in: int
+    seats_used: int
+    seats_total: int
+
+
+def org_overview(*, org: Org) -> OrgOverview:
+    """The counts of the org's users by state, in one aggregate query, with its seats.
+    Each count is what the Users page shows under the matching filter (user_list)."""
+    counts = org.users.aggregate(
+        n_active=Count("id", filter=Q(active=True)),
+        n_disabled=Count("id", filter=Q(active=False)),
+        n_without_seat=Count("id", filter=Q(active=True, has_seat=False)),
+        n_never_signed_in=Count("id", filter=Q(last_signin_at__isnull=True)),
+    )
+    return OrgOverview(
+        users_active=counts["n_active"],
+        users_disabled=counts["n_disabled"],
+        users_without_seat=counts["n_without_seat"],
+        users_never_signed_in=counts["n_never_signed_in"],
+        seats_used=org.seats_used,
+        seats_total=org.seats,
+    )
+
+
+@dataclass(frozen=True)
+class HourActivity:
+    """The provisioning events of one hour: succeeded (disabled included: the
+    deactivation was carried out) and failed."""
+
+    hour: datetime
+    success: int
+    failure: int
+
+
+def event_activity_hourly(*, org: Org, now: datetime, hours: int = 7 * 24) -> list[HourActivity]:
+    """The org's provisioning events per UTC hour for the last `hours` hours, oldest
+    first, the current hour last (so far); sign-ins are not provisioning and are left
+    out. One grouped query; hours without events are zeros."""
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=hours)
+    rows = (
+        org.events.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(action=ProvisioningEvent.Action.SIGNIN)
+        .annotate(hour=TruncHour("created_at", tzinfo=UTC))
+        .values("hour", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    failures: dict[datetime, int] = {}
+    successes: dict[datetime, int] = {}
+    for row in rows:
+        counts = failures if row["outcome"] == ProvisioningEvent.Outcome.FAILURE else successes
+        counts[row["hour"]] = counts.get(row["hour"], 0) + row["n"]
+    slots = [start + timedelta(hours=i) for i in range(hours)]
+    return [HourActivity(h, successes.get(h, 0), failures.get(h, 0)) for h in slots]
