@@ -38,6 +38,7 @@ org_patterns = [
 ]
 
 urlpatterns = [
+    path("admin/activity/", views.operator_activity, name="operator-activity"),
     path("admin/", admin.site.urls),
     path("scim/v2/", include("scim.urls")),
     path("api/v1/", include("commandcenter.api.urls")),

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -82,6 +84,23 @@ def overview(request: HttpRequest, slug: str) -> HttpResponse:
             "counts": selectors.org_overview(org=org),
             "chart": activity_chart(hours),
             "section": "overview",
+        },
+    )
+
+
+@staff_member_required
+def operator_activity(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("directory.view_provisioningevent"):
+        raise PermissionDenied
+    now = timezone.now()
+    return render(
+        request,
+        "admin/activity.html",
+        {
+            **admin.site.each_context(request),
+            "title": "Provisioning activity",
+            "chart": activity_chart(selectors.event_activity_hourly_all(now=now)),
+            "orgs": selectors.org_activity_list(now=now),
         },
     )
 

@@ -394,10 +394,25 @@ def event_activity_hourly(*, org: Org, now: datetime, hours: int = 7 * 24) -> li
     """The org's provisioning events per UTC hour for the last `hours` hours, oldest
     first, the current hour last (so far); sign-ins are not provisioning and are left
     out. One grouped query; hours without events are zeros."""
+    return _activity_hourly(org.events.all(), now=now, hours=hours)
+
+
+def event_activity_hourly_all(*, now: datetime, hours: int = 7 * 24) -> list[HourActivity]:
+    """event_activity_hourly over every org, for operators."""
+    return _activity_hourly(ProvisioningEvent.objects.all(), now=now, hours=hours)
+
+
+def _activity_window(now: datetime, hours: int) -> tuple[datetime, datetime]:
     end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    start = end - timedelta(hours=hours)
+    return end - timedelta(hours=hours), end
+
+
+def _activity_hourly(
+    events: QuerySet[ProvisioningEvent], *, now: datetime, hours: int
+) -> list[HourActivity]:
+    start, end = _activity_window(now, hours)
     rows = (
-        org.events.filter(created_at__gte=start, created_at__lt=end)
+        events.filter(created_at__gte=start, created_at__lt=end)
         .exclude(action=ProvisioningEvent.Action.SIGNIN)
         .annotate(hour=TruncHour("created_at", tzinfo=UTC))
         .values("hour", "outcome")
@@ -411,3 +426,51 @@ def event_activity_hourly(*, org: Org, now: datetime, hours: int = 7 * 24) -> li
         counts[row["hour"]] = counts.get(row["hour"], 0) + row["n"]
     slots = [start + timedelta(hours=i) for i in range(hours)]
     return [HourActivity(h, successes.get(h, 0), failures.get(h, 0)) for h in slots]
+
+
+@dataclass(frozen=True)
+class OrgActivity:
+    """One org's users, seats and provisioning over a window, for operators."""
+
+    org: Org
+    users: int
+    success: int
+    failure: int
+
+
+def org_activity_list(*, now: datetime, hours: int = 7 * 24) -> list[OrgActivity]:
+    """Every org with its user count and its provisioning events (succeeded, failed;
+    sign-ins left out) over the last `hours` hours as event_activity_hourly counts
+    them, by slug. Two queries: the orgs with their counts, the events grouped by org."""
+    start, end = _activity_window(now, hours)
+    users = (
+        EndUser.objects.filter(org=OuterRef("pk"))
+        .order_by()
+        .values("org")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    orgs = Org.objects.annotate(
+        user_count=Coalesce(Subquery(users, output_field=IntegerField()), 0)
+    ).order_by("slug")
+    rows = (
+        ProvisioningEvent.objects.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(action=ProvisioningEvent.Action.SIGNIN)
+        .values("org_id", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    failures: dict[int, int] = {}
+    successes: dict[int, int] = {}
+    for row in rows:
+        counts = failures if row["outcome"] == ProvisioningEvent.Outcome.FAILURE else successes
+        counts[row["org_id"]] = counts.get(row["org_id"], 0) + row["n"]
+    return [
+        OrgActivity(
+            org=o,
+            users=o.user_count,
+            success=successes.get(o.pk, 0),
+            failure=failures.get(o.pk, 0),
+        )
+        for o in orgs
+    ]
