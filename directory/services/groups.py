@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from directory.audit import Actor
 from directory.errors import Conflict, InvalidValue
 from directory.models import Group, Membership, Org, ProvisioningEvent, ScimDirectory, Source
-from directory.names import USER_NAME_KEY_MAX_LENGTH, display_name_key
-from directory.services._common import Versions, _event, _version_check
+from directory.names import display_name_key
+from directory.services._common import Versions, _event, _name_check, _version_check
 from directory.services.access import _access_groups_forget, _access_refresh
 
 
@@ -98,18 +98,11 @@ def _members_replace(*, group: Group, user_ids: list[uuid.UUID]) -> tuple[int, i
     return added, removed
 
 
+_GROUP_NAME_LENGTH = Group._meta.get_field("display_name").max_length or 255
+
+
 def _group_name_check(*, display_name: str) -> str:
-    name = display_name.strip()
-    if not name:
-        raise InvalidValue("displayName is required", field="displayName")
-    if len(name) > 255:
-        raise InvalidValue("displayName is longer than 255 characters", field="displayName")
-    if len(display_name_key(name)) > USER_NAME_KEY_MAX_LENGTH:
-        raise InvalidValue(
-            f"displayName is longer than {USER_NAME_KEY_MAX_LENGTH} characters once case-folded",
-            field="displayName",
-        )
-    return name
+    return _name_check(display_name, label="displayName", max_length=_GROUP_NAME_LENGTH)
 
 
 def group_create(
