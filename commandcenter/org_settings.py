@@ -32,6 +32,7 @@ from directory.errors import DirectoryError
 from directory.models import IdentityProvider, Org
 from directory.saml_metadata import certificates_expiring, not_after
 from directory.services.idp import sp_values
+from directory.services.orgs import MAX_GRACE_DAYS
 from tokens.services import (
     MAX_ACTIVE_TOKENS,
     token_issue,
@@ -239,7 +240,9 @@ def settings_deprovision(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     form = DeprovisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a policy, and a grace period of 1 to 3650 days.")
+        messages.error(
+            request, f"Choose a policy, and a grace period of 1 to {MAX_GRACE_DAYS} days."
+        )
         return redirect("settings", slug=org.slug)
     try:
         org = services.org_deprovision_set(
