@@ -6,6 +6,7 @@ from django import forms
 
 from directory.models import IdentityProvider, Org
 from directory.saml_metadata import MAX_METADATA_BYTES
+from directory.services.orgs import MAX_GRACE_DAYS
 
 
 class IdentityProviderForm(forms.Form):
@@ -136,7 +137,7 @@ class DeprovisionForm(forms.Form):
         widget=forms.RadioSelect,
     )
     grace_days = forms.IntegerField(
-        label="Grace period (days)", min_value=1, max_value=3650, required=False
+        label="Grace period (days)", min_value=1, max_value=MAX_GRACE_DAYS, required=False
     )
 
 

@@ -27,11 +27,12 @@ from commandcenter.forms import (
     TokenForm,
 )
 from commandcenter.views import actor_of, get_org_for_admin, user_of
-from directory import selectors, services
+from directory import request_log, selectors, services
 from directory.errors import DirectoryError
 from directory.models import IdentityProvider, Org
 from directory.saml_metadata import certificates_expiring, not_after
 from directory.services.idp import sp_values
+from directory.services.orgs import MAX_GRACE_DAYS
 from tokens.services import (
     MAX_ACTIVE_TOKENS,
     token_issue,
@@ -92,7 +93,7 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
         "jit_form": JitForm(initial={"jit": idp.jit}) if idp else None,
         "directory": directory,
         "scim_blocked": blocked,
-        "health": selectors.scim_health(org=org) if directory else None,
+        "health": request_log.scim_health(org=org) if directory else None,
         "tokens": active,
         "revoked_tokens": [t for t in tokens if t.revoked_at is not None][-5:],
         "token_limit": MAX_ACTIVE_TOKENS,
@@ -240,7 +241,9 @@ def settings_deprovision(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     form = DeprovisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a policy, and a grace period of 1 to 3650 days.")
+        messages.error(
+            request, f"Choose a policy, and a grace period of 1 to {MAX_GRACE_DAYS} days."
+        )
         return redirect("settings", slug=org.slug)
     try:
         org = services.org_deprovision_set(

@@ -11,7 +11,7 @@ from django.shortcuts import render
 
 from commandcenter.params import parse_when
 from commandcenter.views import get_org_for_admin
-from directory import selectors
+from directory import request_log
 from directory.errors import NotFound
 from directory.masking import body_pretty
 
@@ -23,7 +23,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 def scim_requests(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     f = {k: request.GET.get(k, "") for k in ("status", "method", "from", "to")}
-    rows = selectors.scim_request_list(
+    rows = request_log.scim_request_list(
         org=org,
         status_class=f["status"],
         method=f["method"],
@@ -40,7 +40,7 @@ def scim_requests(request: HttpRequest, slug: str) -> HttpResponse:
             "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
             "filters": f,
             "query": query.urlencode(),
-            "status_classes": selectors.SCIM_REQUEST_STATUS_CLASSES,
+            "status_classes": request_log.SCIM_REQUEST_STATUS_CLASSES,
             "methods": METHODS,
             "section": "settings",
         },
@@ -51,7 +51,7 @@ def scim_requests(request: HttpRequest, slug: str) -> HttpResponse:
 def scim_request(request: HttpRequest, slug: str, request_id: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     try:
-        row = selectors.scim_request_get(org=org, request_id=request_id)
+        row = request_log.scim_request_get(org=org, request_id=request_id)
     except NotFound:
         raise Http404("No such request") from None
     return render(

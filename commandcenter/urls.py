@@ -7,6 +7,7 @@ from django.urls import include, path
 from commandcenter import org_settings, provisioning_log, views
 
 org_patterns = [
+    path("", views.overview, name="overview"),
     path("users/", views.users, name="users"),
     path("users/new/", views.user_new, name="user-new"),
     path("users/<str:user_id>/", views.user_detail, name="user-detail"),
@@ -43,6 +44,7 @@ org_patterns = [
 ]
 
 urlpatterns = [
+    path("admin/activity/", views.operator_activity, name="operator-activity"),
     path("admin/", admin.site.urls),
     path("scim/v2/", include("scim.urls")),
     path("api/v1/", include("commandcenter.api.urls")),

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from commandcenter.charts import activity_chart
 from commandcenter.forms import (
     ApiKeyForm,
     ManualGroupForm,
@@ -64,8 +68,41 @@ def _query_without_page(request: HttpRequest) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     orgs = list(selectors.org_list_for_admin(user=request.user))
     if len(orgs) == 1:
-        return redirect("users", slug=orgs[0].slug)
+        return redirect("overview", slug=orgs[0].slug)
     return render(request, "console/home.html", {"orgs": orgs})
+
+
+@login_required
+def overview(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    hours = selectors.event_activity_hourly(org=org, now=timezone.now())
+    return render(
+        request,
+        "console/overview.html",
+        {
+            "org": org,
+            "counts": selectors.org_overview(org=org),
+            "chart": activity_chart(hours),
+            "section": "overview",
+        },
+    )
+
+
+@staff_member_required
+def operator_activity(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("directory.view_provisioningevent"):
+        raise PermissionDenied
+    now = timezone.now()
+    return render(
+        request,
+        "admin/activity.html",
+        {
+            **admin.site.each_context(request),
+            "title": "Provisioning activity",
+            "chart": activity_chart(selectors.event_activity_hourly_all(now=now)),
+            "orgs": selectors.org_activity_list(now=now),
+        },
+    )
 
 
 # Directory -------------------------------------------------------------------------
@@ -128,7 +165,7 @@ def user_detail(request: HttpRequest, slug: str, user_id: str) -> HttpResponse:
             "org": org,
             "person": user,
             "groups": user.groups.order_by("display_name"),
-            "events": selectors.event_list(org=org, resource_id=user.id)[:20],
+            "events": selectors.event_list(org=org, resource_id=user.id, with_links=True)[:20],
             "section": "users",
         },
     )
@@ -231,13 +268,16 @@ def group_detail(request: HttpRequest, slug: str, group_id: str) -> HttpResponse
 @login_required
 def events(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
-    f = {k: request.GET.get(k, "") for k in ("outcome", "action", "from", "to")}
+    f = {k: request.GET.get(k, "") for k in ("outcome", "action", "from", "to", "q", "resource")}
     items = selectors.event_list(
         org=org,
         outcome=f["outcome"],
         action=f["action"],
         since=parse_when(f["from"]),
         until=parse_when(f["to"]),
+        q=f["q"],
+        resource_id=f["resource"] or None,
+        with_links=True,
     )
     return render(
         request,

@@ -68,6 +68,10 @@ class Org(models.Model):
     # Under disable-then-delete: how many days a deactivated user is kept before the
     # scheduler deletes it (directory.services.users.users_grace_expired_delete).
     deprovision_grace_days = models.PositiveSmallIntegerField(default=30)
+    # The provisioning log (ScimRequest): how long it keeps requests, and whether it
+    # masks personal values (names, emails, phone numbers, addresses) as well as secrets.
+    request_log_retention_days = models.PositiveSmallIntegerField(default=30)
+    request_log_masks_personal_data = models.BooleanField(default=False)
     # Only members of these groups get access (none: everyone does). Changed only by
     # directory.services.access, which keeps every user's NOT_IN_ACCESS_GROUPS mark
     # in step with them.
@@ -454,9 +458,19 @@ class ProvisioningEvent(models.Model):
     details: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
         default=dict, blank=True
     )
+    # The provisioning log entry (ScimRequest.id) of the SCIM request that caused it; no
+    # foreign key, since the entry is written after the event and pruned sooner.
+    request_id = models.UUIDField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["org", "-created_at"], name="event_org_created")]
+        indexes = [
+            models.Index(fields=["org", "-created_at"], name="event_org_created"),
+            models.Index(
+                fields=["request_id"],
+                condition=models.Q(request_id__isnull=False),
+                name="event_request",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.outcome}"
@@ -573,6 +587,7 @@ class ScimRequest(models.Model):
     refused, throttled or unauthenticated. Written by the SCIM gate after the response
     (directory.services.scim_requests), bodies masked and capped there.
 
+    `id` is chosen when the request arrives, so the events it causes can name it.
     `org` is empty for a URL that names no directory (operators only). Requests from an
     address under the failed-authentication throttle share one row per address and
     minute (`aggregated`), counted in `count`."""
@@ -603,6 +618,9 @@ class ScimRequest(models.Model):
     idp = models.CharField(max_length=10, choices=Idp.choices, default=Idp.OTHER)
     token_name = models.CharField(max_length=100, blank=True)
     token_prefix = models.CharField(max_length=16, blank=True)
+    # The user or group the request was about: named in its path, or created by it.
+    resource_type = models.CharField(max_length=10, blank=True)
+    resource_id = models.UUIDField(null=True, blank=True)
     request_body = models.TextField(blank=True)
     response_body = models.TextField(blank=True)
     aggregated = models.BooleanField(default=False)
@@ -611,6 +629,11 @@ class ScimRequest(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["org", "-created_at", "id"], name="scimrequest_org_created"),
+            models.Index(
+                fields=["org", "resource_id"],
+                condition=models.Q(resource_id__isnull=False),
+                name="scimrequest_org_resource",
+            ),
             models.Index(
                 fields=["client_address", "created_at"],
                 condition=models.Q(aggregated=True),

@@ -5,14 +5,26 @@ from __future__ import annotations
 import operator
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import reduce
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, Lower
-from django.utils import timezone
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower, TruncHour
 
 from directory.errors import NotFound, PreconditionFailed
 from directory.models import (
@@ -24,7 +36,6 @@ from directory.models import (
     Org,
     ProvisioningEvent,
     ScimDirectory,
-    ScimRequest,
     Source,
     UserEmail,
 )
@@ -224,9 +235,16 @@ def event_list(
     action: str = "",
     since: datetime | None = None,
     until: datetime | None = None,
-    resource_id: uuid.UUID | None = None,
+    resource_id: uuid.UUID | str | None = None,
+    q: str = "",
+    with_links: bool = False,
 ) -> QuerySet[ProvisioningEvent]:
-    """The org's provisioning events, newest first."""
+    """The org's provisioning events, newest first: by outcome, action, time range,
+    resource id (a malformed one matches nothing) and resource name prefix `q` (a
+    user's userName, a group's displayName; case-insensitive).
+
+    with_links annotates `resource_live`: whether the user or group the event names
+    still exists in the org (one correlated lookup per row of the page read)."""
     events = org.events.all()
     if outcome in ProvisioningEvent.Outcome.values:
         events = events.filter(outcome=outcome)
@@ -236,8 +254,30 @@ def event_list(
         events = events.filter(created_at__gte=since)
     if until is not None:
         events = events.filter(created_at__lt=until)
-    if resource_id is not None:
-        events = events.filter(resource_id=resource_id)
+    if resource_id is not None and resource_id != "":
+        try:
+            events = events.filter(resource_id=uuid.UUID(str(resource_id)))
+        except ValueError:
+            events = events.none()
+    if "\x00" in q:
+        events = events.none()  # nothing stored holds a NUL (Postgres cannot)
+    elif q.strip():
+        events = events.filter(resource_name__lower__startswith=q.strip().lower())
+    if with_links:
+        events = events.annotate(
+            resource_live=Case(
+                When(
+                    resource_type="User",
+                    then=Exists(EndUser.objects.filter(org=org, id=OuterRef("resource_id"))),
+                ),
+                When(
+                    resource_type="Group",
+                    then=Exists(Group.objects.filter(org=org, id=OuterRef("resource_id"))),
+                ),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
     return events.order_by("-created_at", "-id")
 
 
@@ -309,86 +349,128 @@ def user_group_names(*, user: EndUser) -> list[str]:
     return list(user.groups.order_by("display_name").values_list("display_name", flat=True))
 
 
-SCIM_REQUEST_STATUS_CLASSES = ("2xx", "4xx", "5xx", "429")
+@dataclass(frozen=True)
+class OrgOverview:
+    """The org's users and seats at a glance (the console's Overview)."""
+
+    users_active: int
+    users_disabled: int
+    users_without_seat: int  # active users waiting for a seat
+    users_never_signed_in: int
+    seats_used: int
+    seats_total: int
 
 
-def scim_request_list(
-    *,
-    org: Org,
-    status_class: str = "",
-    method: str = "",
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> QuerySet[ScimRequest]:
-    """The org's provisioning log, newest first. `status_class` is 2xx, 4xx (without
-    429), 5xx or 429; unknown filter values are not applied."""
-    rows = org.scim_requests.all()
-    if status_class == "429":
-        rows = rows.filter(status=429)
-    elif status_class in SCIM_REQUEST_STATUS_CLASSES:
-        low = int(status_class[0]) * 100
-        rows = rows.filter(status__gte=low, status__lt=low + 100)
-        if status_class == "4xx":
-            rows = rows.exclude(status=429)
-    if method:
-        rows = rows.filter(method=method.upper())
-    if since is not None:
-        rows = rows.filter(created_at__gte=since)
-    if until is not None:
-        rows = rows.filter(created_at__lt=until)
-    return rows.order_by("-created_at", "-id")
-
-
-def scim_request_get(*, org: Org, request_id: str) -> ScimRequest:
-    """One entry of the org's provisioning log, or NotFound (another org's too)."""
-    try:
-        return org.scim_requests.get(id=uuid.UUID(str(request_id)))
-    except (ScimRequest.DoesNotExist, ValueError):
-        raise NotFound(f"No SCIM request {request_id!r} in this org") from None
+def org_overview(*, org: Org) -> OrgOverview:
+    """The counts of the org's users by state, in one aggregate query, with its seats.
+    Each count is what the Users page shows under the matching filter (user_list)."""
+    counts = org.users.aggregate(
+        n_active=Count("id", filter=Q(active=True)),
+        n_disabled=Count("id", filter=Q(active=False)),
+        n_without_seat=Count("id", filter=Q(active=True, has_seat=False)),
+        n_never_signed_in=Count("id", filter=Q(last_signin_at__isnull=True)),
+    )
+    return OrgOverview(
+        users_active=counts["n_active"],
+        users_disabled=counts["n_disabled"],
+        users_without_seat=counts["n_without_seat"],
+        users_never_signed_in=counts["n_never_signed_in"],
+        seats_used=org.seats_used,
+        seats_total=org.seats,
+    )
 
 
 @dataclass(frozen=True)
-class ScimHealth:
-    """The connection's health as the SCIM settings panel shows it."""
+class HourActivity:
+    """The provisioning events of one hour: succeeded (disabled included: the
+    deactivation was carried out) and failed."""
 
-    last_request: ScimRequest | None
-    last_success: ScimRequest | None
-    last_failure: ScimRequest | None
-    # (requests, failed ones) over the last hour and the last day
-    hour: tuple[int, int]
-    day: tuple[int, int]
-
-    @staticmethod
-    def rate(window: tuple[int, int]) -> float | None:
-        total, failed = window
-        return failed / total if total else None
-
-    @property
-    def hour_rate(self) -> float | None:
-        return self.rate(self.hour)
-
-    @property
-    def day_rate(self) -> float | None:
-        return self.rate(self.day)
+    hour: datetime
+    success: int
+    failure: int
 
 
-def scim_health(*, org: Org, now: datetime | None = None) -> ScimHealth:
-    """The org's last request, last success and last failure from its IdP, and how many
-    requests failed (4xx, 5xx, 429) over the last hour and day, counting aggregated rows
-    by their count."""
-    now = now or timezone.now()
-    rows = org.scim_requests.order_by("-created_at", "-id")
+def event_activity_hourly(*, org: Org, now: datetime, hours: int = 7 * 24) -> list[HourActivity]:
+    """The org's provisioning events per UTC hour for the last `hours` hours, oldest
+    first, the current hour last (so far); sign-ins are not provisioning and are left
+    out. One grouped query; hours without events are zeros."""
+    return _activity_hourly(org.events.all(), now=now, hours=hours)
 
-    def window(since: datetime) -> tuple[int, int]:
-        totals = org.scim_requests.filter(created_at__gte=since).aggregate(
-            total=Sum("count"), failed=Sum("count", filter=Q(status__gte=400))
-        )
-        return int(totals["total"] or 0), int(totals["failed"] or 0)
 
-    return ScimHealth(
-        last_request=rows.first(),
-        last_success=rows.filter(status__lt=400).first(),
-        last_failure=rows.filter(status__gte=400).first(),
-        hour=window(now - timedelta(hours=1)),
-        day=window(now - timedelta(days=1)),
+def event_activity_hourly_all(*, now: datetime, hours: int = 7 * 24) -> list[HourActivity]:
+    """event_activity_hourly over every org, for operators."""
+    return _activity_hourly(ProvisioningEvent.objects.all(), now=now, hours=hours)
+
+
+def _activity_window(now: datetime, hours: int) -> tuple[datetime, datetime]:
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return end - timedelta(hours=hours), end
+
+
+def _activity_hourly(
+    events: QuerySet[ProvisioningEvent], *, now: datetime, hours: int
+) -> list[HourActivity]:
+    start, end = _activity_window(now, hours)
+    rows = (
+        events.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(action=ProvisioningEvent.Action.SIGNIN)
+        .annotate(hour=TruncHour("created_at", tzinfo=UTC))
+        .values("hour", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
     )
+    failures: dict[datetime, int] = {}
+    successes: dict[datetime, int] = {}
+    for row in rows:
+        counts = failures if row["outcome"] == ProvisioningEvent.Outcome.FAILURE else successes
+        counts[row["hour"]] = counts.get(row["hour"], 0) + row["n"]
+    slots = [start + timedelta(hours=i) for i in range(hours)]
+    return [HourActivity(h, successes.get(h, 0), failures.get(h, 0)) for h in slots]
+
+
+@dataclass(frozen=True)
+class OrgActivity:
+    """One org's users, seats and provisioning over a window, for operators."""
+
+    org: Org
+    users: int
+    success: int
+    failure: int
+
+
+def org_activity_list(*, now: datetime, hours: int = 7 * 24) -> list[OrgActivity]:
+    """Every org with its user count and its provisioning events (succeeded, failed;
+    sign-ins left out) over the last `hours` hours as event_activity_hourly counts
+    them, by slug. Two queries: the orgs with their counts, the events grouped by org."""
+    start, end = _activity_window(now, hours)
+    users = (
+        EndUser.objects.filter(org=OuterRef("pk"))
+        .order_by()
+        .values("org")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    orgs = Org.objects.annotate(
+        user_count=Coalesce(Subquery(users, output_field=IntegerField()), 0)
+    ).order_by("slug")
+    rows = (
+        ProvisioningEvent.objects.filter(created_at__gte=start, created_at__lt=end)
+        .exclude(action=ProvisioningEvent.Action.SIGNIN)
+        .values("org_id", "outcome")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    failures: dict[int, int] = {}
+    successes: dict[int, int] = {}
+    for row in rows:
+        counts = failures if row["outcome"] == ProvisioningEvent.Outcome.FAILURE else successes
+        counts[row["org_id"]] = counts.get(row["org_id"], 0) + row["n"]
+    return [
+        OrgActivity(
+            org=o,
+            users=o.user_count,
+            success=successes.get(o.pk, 0),
+            failure=failures.get(o.pk, 0),
+        )
+        for o in orgs
+    ]

@@ -33,6 +33,7 @@ from directory.models import (
     ScimDirectory,
 )
 from directory.services import scim_requests
+from directory.services.events import scim_request_id
 from scim.errors import SCIM_CONTENT_TYPE, ScimError, bad_request, from_directory_error
 from scim.throttle import scim_admit, throttle_event_due
 from scim.values import decode_json, storable_text
@@ -109,6 +110,13 @@ class Caller:
     org: Org
 
 
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 class ScimViewMixin:
     """Authentication, tenancy, body handling and error mapping for every SCIM view.
 
@@ -142,6 +150,9 @@ class ScimViewMixin:
         directory_id = kwargs.pop("directory_id")
         self.request, self.kwargs = request, kwargs
         started = time.perf_counter()
+        # The log entry's id, chosen now so that the events the request causes name it.
+        request_id = uuid.uuid4()
+        context = scim_request_id.set(request_id)
         try:
             response = self._dispatch(request, directory_id, *args, **kwargs)
         except ScimError as e:
@@ -170,11 +181,18 @@ class ScimViewMixin:
         except Exception:
             logger.exception("SCIM request failed")
             response = ScimError(500, "Internal error while processing the request").response()
-        self._log(request, response, directory_id, started)
+        finally:
+            scim_request_id.reset(context)
+        self._log(request, response, directory_id, request_id, started)
         return response
 
     def _log(
-        self, request: HttpRequest, response: HttpResponse, directory_id: uuid.UUID, started: float
+        self,
+        request: HttpRequest,
+        response: HttpResponse,
+        directory_id: uuid.UUID,
+        request_id: uuid.UUID,
+        started: float,
     ) -> None:
         """Record the request in the provisioning log, after its response is made. A
         failure to record is logged and never changes the response."""
@@ -204,7 +222,10 @@ class ScimViewMixin:
                     detail=detail,
                     token_name=token.name if token else "",
                     token_prefix=token.prefix if token else "",
+                    resource_type=self.resource_type,
+                    resource_id=_uuid_or_none(self.kwargs.get("uuid")),
                 ),
+                request_id=request_id,
                 directory_id=directory_id,
                 directory=token.directory if token else None,
                 aggregate=self._auth_throttled,

@@ -26,12 +26,10 @@ from urllib.parse import urlencode
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from directory import selectors
-from directory.errors import NotFound
 from directory.models import IdentityProvider, Org, SigninNonce, SigninRefusal
 from directory.services.idp import sp_values
 from directory.services.signin import Identity
@@ -141,10 +139,9 @@ def _refuse(
 @never_cache
 @require_GET
 def callback(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        org = selectors.org_get(slug=slug)
-    except NotFound:
-        return render(request, "signin/unknown_org.html", status=404)
+    org = views.org_named(slug)
+    if org is None:
+        return views.unknown_org(request)
     limited = views.throttled(request, "oidc-callback")
     if limited is not None:
         return limited

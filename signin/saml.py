@@ -27,7 +27,6 @@ from django.views.decorators.http import require_GET, require_POST
 from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError
 
 from directory import selectors
-from directory.errors import NotFound
 from directory.models import IdentityProvider, Org, SigninNonce, SigninRefusal
 from directory.services.signin_state import assertion_first_use, nonce_put, nonce_take
 from signin import views
@@ -57,13 +56,6 @@ _UNREADABLE = (
 )
 
 
-def _org_or_404(slug: str) -> Org:
-    try:
-        return selectors.org_get(slug=slug)
-    except NotFound:
-        raise Http404("No such organization") from None
-
-
 def start(
     request: HttpRequest, *, org: Org, idp: IdentityProvider, relay_state: str
 ) -> HttpResponse:
@@ -85,7 +77,9 @@ def start(
 @never_cache
 @require_GET
 def metadata(request: HttpRequest, slug: str) -> HttpResponse:
-    org = _org_or_404(slug)
+    org = views.org_named(slug)
+    if org is None:
+        return views.unknown_org(request)
     idp = selectors.idp_get(org=org)
     if idp is None or not idp.is_saved or idp.protocol != PROTOCOL:
         raise Http404("This organization has no SAML identity provider")
@@ -133,7 +127,9 @@ def _verified(request: HttpRequest, *, org: Org, idp: IdentityProvider) -> SamlA
 def acs(request: HttpRequest, slug: str) -> HttpResponse:
     if (throttled := views.throttled(request, "saml-acs")) is not None:
         return throttled
-    org = _org_or_404(slug)
+    org = views.org_named(slug)
+    if org is None:
+        return views.unknown_org(request)
     idp = selectors.idp_get(org=org)
     if idp is None or idp.protocol != PROTOCOL or not idp.signin_ready:
         return views.refuse(

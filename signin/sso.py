@@ -8,25 +8,22 @@ living in signin.views it would make each of them import itself back.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from directory import selectors
-from directory.errors import NotFound
 from directory.models import SigninRefusal
 from signin import oidc, saml
-from signin.views import refuse, safe_next
+from signin.views import org_named, refuse, safe_next, unknown_org
 
 
 @never_cache
 @require_GET
 def start(request: HttpRequest, slug: str) -> HttpResponse:
     """Send the user to the org's IdP (SAML AuthnRequest or OIDC authorization)."""
-    try:
-        org = selectors.org_get(slug=slug)
-    except NotFound:
-        return render(request, "signin/unknown_org.html", status=404)
+    org = org_named(slug)
+    if org is None:
+        return unknown_org(request)
     idp = selectors.idp_get(org=org)
     if idp is None or not idp.signin_ready:
         protocol = idp.protocol if idp is not None else ""

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from directory import selectors
 from directory.cache import counters_hit
+from directory.errors import NotFound
 from directory.models import Org, SigninRefusal
 from directory.services.sessions import (
     Decision,
@@ -50,6 +51,18 @@ def safe_next(relay_state: str | None) -> str:
     ):
         return "/me/"
     return target
+
+
+def org_named(slug: str) -> Org | None:
+    """The org of a sign-in URL, or None (the caller answers unknown_org)."""
+    try:
+        return selectors.org_get(slug=slug)
+    except NotFound:
+        return None
+
+
+def unknown_org(request: HttpRequest) -> HttpResponse:
+    return render(request, "signin/unknown_org.html", status=404)
 
 
 def throttled(request: HttpRequest, what: str) -> HttpResponse | None:

@@ -151,13 +151,12 @@ def _no_auth_failure_throttle(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _provisioning_log_of_its_own() -> Iterator[None]:
-    # The log keeps throttled counts and directories' orgs per process: not across tests.
-    scim_requests._throttled.clear()
-    scim_requests._directory_orgs.clear()
-    yield
-    scim_requests._throttled.clear()
-    scim_requests._directory_orgs.clear()
+def _provisioning_log_of_its_own(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each entry written as its request ends, inside the test's transaction (the
+    # buffered writer is tested on its own); the log's per-process state is the test's.
+    settings.SCIM_REQUEST_LOG_FLUSH_MS = 0
+    monkeypatch.setattr(scim_requests, "_state", scim_requests._State())
+    monkeypatch.setattr(scim_requests, "_directory_orgs", {})
 
 
 @pytest.fixture

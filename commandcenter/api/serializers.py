@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from directory import selectors
+from directory.event_text import event_summary
 from directory.models import (
     EndUser,
     Group,
@@ -232,6 +233,13 @@ class GroupSerializer(serializers.ModelSerializer[Group]):
 
 
 class EventSerializer(serializers.ModelSerializer[ProvisioningEvent]):
+    summary = serializers.SerializerMethodField(
+        help_text="What happened, in words (the details, then the message)"
+    )
+
+    def get_summary(self, event: ProvisioningEvent) -> str:
+        return event_summary(event)
+
     class Meta:
         model = ProvisioningEvent
         fields = [
@@ -246,6 +254,7 @@ class EventSerializer(serializers.ModelSerializer[ProvisioningEvent]):
             "status_code",
             "client",
             "details",
+            "summary",
         ]
 
 

@@ -39,7 +39,7 @@ from commandcenter.api.serializers import (
 )
 from commandcenter.params import parse_when
 from commandcenter.views import get_org_for_admin
-from directory import selectors, services
+from directory import request_log, selectors, services
 from directory.audit import Actor
 from directory.errors import NotFound
 from directory.models import (
@@ -377,6 +377,10 @@ class EventList(OrgScoped, generics.ListAPIView[ProvisioningEvent]):
             OpenApiParameter("action", str, enum=ProvisioningEvent.Action.values),
             OpenApiParameter("from", str, description="ISO 8601 date-time, inclusive"),
             OpenApiParameter("to", str, description="ISO 8601 date-time, exclusive"),
+            OpenApiParameter(
+                "q", str, description="The user's userName or group's displayName starts with"
+            ),
+            OpenApiParameter("resource", str, description="The id of a user or group"),
         ]
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -390,6 +394,8 @@ class EventList(OrgScoped, generics.ListAPIView[ProvisioningEvent]):
             action=q.get("action", ""),
             since=parse_when(q.get("from", "")),
             until=parse_when(q.get("to", "")),
+            q=q.get("q", ""),
+            resource_id=q.get("resource", "") or None,
         )
 
 
@@ -419,7 +425,7 @@ class ScimRequestList(OrgScoped, generics.ListAPIView[ScimRequest]):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", str, enum=list(selectors.SCIM_REQUEST_STATUS_CLASSES)),
+            OpenApiParameter("status", str, enum=list(request_log.SCIM_REQUEST_STATUS_CLASSES)),
             OpenApiParameter("method", str, enum=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             OpenApiParameter("from", str, description="ISO 8601 date-time, inclusive"),
             OpenApiParameter("to", str, description="ISO 8601 date-time, exclusive"),
@@ -430,7 +436,7 @@ class ScimRequestList(OrgScoped, generics.ListAPIView[ScimRequest]):
 
     def get_queryset(self) -> Any:
         q = self.request.query_params
-        return selectors.scim_request_list(
+        return request_log.scim_request_list(
             org=self.org,
             status_class=q.get("status", ""),
             method=q.get("method", ""),
@@ -443,7 +449,7 @@ class ScimRequestDetail(OrgScoped, APIView):
     @extend_schema(responses=ScimRequestDetailSerializer)
     def get(self, request: Request, slug: str, request_id: str) -> Response:
         try:
-            row = selectors.scim_request_get(org=self.org, request_id=request_id)
+            row = request_log.scim_request_get(org=self.org, request_id=request_id)
         except NotFound:
             raise Http404("No such SCIM request") from None
         return Response(ScimRequestDetailSerializer(row).data)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from directory.audit import Actor
-from directory.errors import NotFound, VersionMismatch
+from directory.errors import InvalidValue, NotFound, VersionMismatch
 from directory.models import EndUser, Group, Org, ProvisioningEvent, ScimDirectory
+from directory.names import USER_NAME_KEY_MAX_LENGTH, user_name_key
 from directory.services.events import event_record
 
 
@@ -34,6 +35,22 @@ def _version_check(locked: EndUser | Group, expected_version: Versions) -> None:
         raise VersionMismatch(
             f"The {kind} is at version {locked.version}, not one If-Match names ({named})"
         )
+
+
+def _name_check(value: str, *, label: str, max_length: int) -> str:
+    """A userName or group displayName, stripped, or InvalidValue: required, at most
+    `max_length` characters, and a case key (directory.names) that fits its column."""
+    name = value.strip()
+    if not name:
+        raise InvalidValue(f"{label} is required", field=label)
+    if len(name) > max_length:
+        raise InvalidValue(f"{label} is longer than {max_length} characters", field=label)
+    if len(user_name_key(name)) > USER_NAME_KEY_MAX_LENGTH:
+        raise InvalidValue(
+            f"{label} is longer than {USER_NAME_KEY_MAX_LENGTH} characters once case-folded",
+            field=label,
+        )
+    return name
 
 
 def _event(

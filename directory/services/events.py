@@ -3,11 +3,17 @@ refused request), for the Events page, the API and the hourly summaries."""
 
 from __future__ import annotations
 
+import uuid
+from contextvars import ContextVar
 from typing import Any
 
 from directory.audit import Actor
 from directory.models import Org, ProvisioningEvent, ScimDirectory
 from directory.prepared import insert
+
+# The provisioning log entry (ScimRequest.id) of the SCIM request being served, set by
+# the SCIM gate: the events the request causes name it.
+scim_request_id: ContextVar[uuid.UUID | None] = ContextVar("scim_request_id", default=None)
 
 
 def event_record(
@@ -40,5 +46,6 @@ def event_record(
             status_code=status_code,
             client=actor.client[:255],
             details=details or {},
+            request_id=scim_request_id.get(),
         )
     )

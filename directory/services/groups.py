@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from directory.audit import Actor
 from directory.errors import Conflict, InvalidValue
 from directory.models import Group, Membership, Org, ProvisioningEvent, ScimDirectory, Source
-from directory.names import USER_NAME_KEY_MAX_LENGTH, display_name_key
-from directory.services._common import Versions, _event, _version_check
+from directory.names import display_name_key
+from directory.services._common import Versions, _event, _name_check, _version_check
 from directory.services.access import _access_groups_forget, _access_refresh
 
 
@@ -40,7 +40,8 @@ def _skipped_message(skipped: list[str]) -> str:
 
 def _member_ids_check(*, org: Org, ids: list[uuid.UUID]) -> None:
     """InvalidValue naming the user ids that are not users of this org (another org's
-    users included), so a request can never reach across orgs."""
+    users included), so a request can never reach across orgs; ids of the org's own
+    groups are refused as nesting, which is not supported."""
     if not ids:
         return
     found = set(
@@ -48,8 +49,19 @@ def _member_ids_check(*, org: Org, ids: list[uuid.UUID]) -> None:
             "id", flat=True
         )
     )
-    bad = [str(i) for i in ids if i not in found]
-    if bad:
+    missing = [i for i in ids if i not in found]
+    if missing:
+        # Only on the refusal path: an id of one of the org's groups is an attempt at
+        # nesting (an IdP that sends members without their type), and says so.
+        groups = set(org.groups.filter(id__in=missing).values_list("id", flat=True))
+        nested = [str(i) for i in missing if i in groups]
+        if nested:
+            shown = ", ".join(nested[:5]) + (
+                f" and {len(nested) - 5} more" if len(nested) > 5 else ""
+            )
+            verb = "is a group" if len(nested) == 1 else "are groups"
+            raise InvalidValue(f"Nested groups are not supported: {shown} {verb}", field="members")
+        bad = [str(i) for i in missing]
         shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise InvalidValue(f"No user with id {shown} in this directory", field="members")
 
@@ -86,18 +98,11 @@ def _members_replace(*, group: Group, user_ids: list[uuid.UUID]) -> tuple[int, i
     return added, removed
 
 
+_GROUP_NAME_LENGTH = Group._meta.get_field("display_name").max_length or 255
+
+
 def _group_name_check(*, display_name: str) -> str:
-    name = display_name.strip()
-    if not name:
-        raise InvalidValue("displayName is required", field="displayName")
-    if len(name) > 255:
-        raise InvalidValue("displayName is longer than 255 characters", field="displayName")
-    if len(display_name_key(name)) > USER_NAME_KEY_MAX_LENGTH:
-        raise InvalidValue(
-            f"displayName is longer than {USER_NAME_KEY_MAX_LENGTH} characters once case-folded",
-            field="displayName",
-        )
-    return name
+    return _name_check(display_name, label="displayName", max_length=_GROUP_NAME_LENGTH)
 
 
 def group_create(

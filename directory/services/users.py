@@ -15,12 +15,13 @@ from django.utils import timezone
 from directory.audit import Actor, audit_record, system_actor
 from directory.errors import Conflict, InvalidValue
 from directory.models import EndUser, Org, ProvisioningEvent, ScimDirectory, Source, UserEmail
-from directory.names import USER_NAME_KEY_MAX_LENGTH, user_name_key
+from directory.names import user_name_key
 from directory.prepared import PreparedQuery, insert
 from directory.selectors import users_of_org_by_name
-from directory.services._common import Versions, _event, _version_check
+from directory.services._common import Versions, _event, _name_check, _version_check
 from directory.services.access import _access_group_ids
 from directory.services.seats import _seat_free, _seat_take
+from directory.services.scim_requests import scim_requests_forget_user
 from directory.services.sessions import sessions_end
 
 
@@ -79,17 +80,11 @@ class UserChange:
     deleted: bool = False
 
 
+_USER_NAME_LENGTH = EndUser._meta.get_field("user_name").max_length or 254
+
+
 def _user_check(*, fields: UserFields, directory: ScimDirectory | None) -> None:
-    user_name = fields.user_name.strip()
-    if not user_name:
-        raise InvalidValue("userName is required", field="userName")
-    if len(user_name) > 254:
-        raise InvalidValue("userName is longer than 254 characters", field="userName")
-    if len(user_name_key(user_name)) > USER_NAME_KEY_MAX_LENGTH:
-        raise InvalidValue(
-            f"userName is longer than {USER_NAME_KEY_MAX_LENGTH} characters once case-folded",
-            field="userName",
-        )
+    _name_check(fields.user_name, label="userName", max_length=_USER_NAME_LENGTH)
     if directory is not None and directory.reject_special_characters:
         for name, label in NAME_FIELDS.items():
             bad = FORBIDDEN_NAME_CHARACTERS & set(getattr(fields, name))
@@ -407,7 +402,9 @@ def _user_remove(
         actor=actor,
         message=message,
     )
-    # Memberships and email rows go with the user (CASCADE, in the same transaction).
+    # Memberships and email rows go with the user (CASCADE, in the same transaction);
+    # the provisioning log keeps no personal value of theirs.
+    scim_requests_forget_user(user=user)
     EndUser.objects.filter(pk=user.pk).delete()
     return UserChange(user=user, action=ProvisioningEvent.Action.USER_DELETE, deleted=True)
 

@@ -84,7 +84,7 @@ def test_an_admin_sets_up_scim_and_watches_provisioning(
     admin.set_password("walk-the-console-1")
     admin.save()
     _sign_in(page, admin.username, "walk-the-console-1")
-    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
 
     page.get_by_role("link", name="Settings").click()
     scim_switch = page.get_by_role("switch", name="SCIM Provisioning")
@@ -153,6 +153,11 @@ def test_an_admin_sets_up_scim_and_watches_provisioning(
     page.get_by_role("link", name="Events").click()
     expect(page.get_by_role("cell", name="grace@acme.example")).to_be_visible()
     expect(page.get_by_role("cell", name="Create user").first).to_be_visible()
+    page.get_by_role("link", name="grace@acme.example").click()
+    expect(page.get_by_role("link", name="All events of this user")).to_be_visible()
+    page.get_by_role("link", name="Overview").click()
+    expect(page.locator("svg.chart g.bar")).to_have_count(1)  # this hour's provisioning
+    _screenshot(page, "overview.png")
 
     page.get_by_role("link", name="Settings").click()
     page.get_by_label("Token name (optional)").fill("Entra")

@@ -57,7 +57,7 @@ def world(org: Org) -> dict[str, Any]:
         org=org, display_name="Engineering", member_ids=[str(ada.id)], actor=OPERATOR
     )
     gets = [
-        "/o/acme/users/", f"/o/acme/users/{ada.id}/", "/o/acme/groups/",
+        "/o/acme/", "/o/acme/users/", f"/o/acme/users/{ada.id}/", "/o/acme/groups/",
         f"/o/acme/groups/{group.id}/", "/o/acme/events/", "/o/acme/settings/",
         "/o/acme/settings/audit/",
     ]  # fmt: skip
@@ -116,7 +116,7 @@ def test_sign_in_with_email_and_password(org: Org, admin: User) -> None:
         "/accounts/login/", {"username": admin.username, "password": "correct horse battery"}
     )
     assert r.status_code == 302
-    assert client.get("/", follow=True).request["PATH_INFO"] == "/o/acme/users/"
+    assert client.get("/", follow=True).request["PATH_INFO"] == "/o/acme/"
 
 
 def test_password_reset_sends_a_link_that_sets_a_new_password(org: Org, admin: User) -> None:
@@ -161,8 +161,8 @@ def test_an_admin_of_two_orgs_can_switch(org: Org, other_org: Org, admin: User) 
     home = client.get("/")
     assert home.status_code == 200 and b"Globex" in home.content and b"Acme Corp" in home.content
     page = client.get("/o/globex/users/").content.decode()
-    assert 'href="/o/acme/users/"' in page
-    assert 'href="/o/globex/users/" aria-current="true"' in page
+    assert 'href="/o/acme/"' in page
+    assert 'href="/o/globex/" aria-current="true"' in page
     single = Client()
     single.force_login(User.objects.create_user("solo@acme.example"))
     org_admin_add(org=org, email="solo@acme.example")

@@ -9,7 +9,7 @@ import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 
-from directory import selectors
+from directory import request_log
 from directory.models import Org, ScimDirectory, ScimRequest
 from tests.scim.conftest import ScimClient, okta_user
 
@@ -118,7 +118,7 @@ def test_the_scim_panel_shows_the_connections_health(
     with time_machine.travel(datetime(2026, 12, 1, 9, 51, tzinfo=UTC), tick=False):
         assert Client().get(f"/scim/v2/{directory.id}/Users").status_code == 401
     with time_machine.travel(datetime(2026, 12, 1, 10, 0, tzinfo=UTC), tick=False):
-        health = selectors.scim_health(org=directory.org)
+        health = request_log.scim_health(org=directory.org)
         page = _client(admin).get("/o/acme/settings/").content.decode()
     assert health.hour == (2, 1) and health.day == (4, 1)
     assert health.last_request == health.last_failure and health.last_failure is not None

@@ -376,3 +376,34 @@ def test_the_html_sample_in_the_docs_is_what_the_code_renders(
     if os.environ.get("UPDATE_SAMPLES"):
         sample.write_text(html)
     assert sample.read_text() == html
+
+
+def test_listed_events_without_a_message_say_their_details_in_words(
+    org: Org, admin: Any, dispatch: Any
+) -> None:
+    with time_machine.travel(H + timedelta(minutes=5), tick=False):
+        event_record(
+            org=org,
+            action=ProvisioningEvent.Action.GROUP_MEMBERS,
+            outcome=ProvisioningEvent.Outcome.FAILURE,
+            resource_type="Group",
+            resource_name="Sales",
+            details={"added": 1000, "removed": 0},
+            actor=OPERATOR,
+        )
+        event_record(
+            org=org,
+            action=ProvisioningEvent.Action.USER_DEACTIVATE,
+            outcome=ProvisioningEvent.Outcome.DISABLED,
+            resource_type="User",
+            resource_name="ann@acme.example",
+            details={"changed": ["title"]},
+            actor=OPERATOR,
+        )
+    with time_machine.travel(AFTER, tick=False):
+        assert dispatch() == 1
+    body = mail.outbox[0].body
+    assert "Change group members Sales: Added 1,000 members, removed 0" in body
+    assert "ann@acme.example: Changed title" in body
+    html = str(mail.outbox[0].alternatives[0][0])  # type: ignore[union-attr]
+    assert "Added 1,000 members, removed 0" in html
