@@ -6,7 +6,7 @@ from django import forms
 
 from directory.models import IdentityProvider, Org
 from directory.saml_metadata import MAX_METADATA_BYTES
-from directory.services.orgs import MAX_GRACE_DAYS
+from directory.services.orgs import MAX_GRACE_DAYS, MAX_REQUEST_LOG_DAYS
 
 
 class IdentityProviderForm(forms.Form):
@@ -138,6 +138,15 @@ class DeprovisionForm(forms.Form):
     )
     grace_days = forms.IntegerField(
         label="Grace period (days)", min_value=1, max_value=MAX_GRACE_DAYS, required=False
+    )
+
+
+class RequestLogForm(forms.Form):
+    retention_days = forms.IntegerField(
+        label="Keep requests for (days)", min_value=1, max_value=MAX_REQUEST_LOG_DAYS
+    )
+    masks_personal_data = forms.BooleanField(
+        label="Mask names, emails, phone numbers and addresses too", required=False
     )
 
 

@@ -23,6 +23,7 @@ from commandcenter.forms import (
     IdentityProviderForm,
     JitForm,
     NameRuleForm,
+    RequestLogForm,
     SummaryForm,
     TokenForm,
 )
@@ -32,7 +33,7 @@ from directory.errors import DirectoryError
 from directory.models import IdentityProvider, Org
 from directory.saml_metadata import certificates_expiring, not_after
 from directory.services.idp import sp_values
-from directory.services.orgs import MAX_GRACE_DAYS
+from directory.services.orgs import MAX_GRACE_DAYS, MAX_REQUEST_LOG_DAYS
 from tokens.services import (
     MAX_ACTIVE_TOKENS,
     token_issue,
@@ -101,6 +102,12 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
         "token_form": TokenForm(),
         "deprovision_form": DeprovisionForm(
             initial={"deprovision": org.deprovision, "grace_days": org.deprovision_grace_days}
+        ),
+        "request_log_form": RequestLogForm(
+            initial={
+                "retention_days": org.request_log_retention_days,
+                "masks_personal_data": org.request_log_masks_personal_data,
+            }
         ),
         "summary_form": SummaryForm(initial={"summary_emails": membership.summary_emails}),
         "access_form": AccessPolicyForm(
@@ -255,6 +262,28 @@ def settings_deprovision(request: HttpRequest, slug: str) -> HttpResponse:
         messages.success(request, f"Deprovisioning set to {org.get_deprovision_display()}.")
     except DirectoryError as e:
         messages.error(request, e.message)
+    return redirect("settings", slug=org.slug)
+
+
+@login_required
+@require_POST
+def settings_request_log(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    form = RequestLogForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Keep requests for 1 to {MAX_REQUEST_LOG_DAYS} days.")
+        return redirect("settings", slug=org.slug)
+    org = services.org_request_log_set(
+        org=org,
+        retention_days=form.cleaned_data["retention_days"],
+        masks_personal_data=form.cleaned_data["masks_personal_data"],
+        actor=actor_of(request),
+    )
+    masked = " with personal data masked" if org.request_log_masks_personal_data else ""
+    messages.success(
+        request,
+        f"The provisioning log keeps requests {org.request_log_retention_days} days{masked}.",
+    )
     return redirect("settings", slug=org.slug)
 
 

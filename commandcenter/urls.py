@@ -36,6 +36,11 @@ org_patterns = [
         name="settings-token-revoke",
     ),
     path(
+        "settings/request-log/",
+        org_settings.settings_request_log,
+        name="settings-request-log",
+    ),
+    path(
         "settings/deprovisioning/", org_settings.settings_deprovision, name="settings-deprovision"
     ),
     path("settings/summaries/", org_settings.settings_summaries, name="settings-summaries"),

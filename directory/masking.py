@@ -107,9 +107,7 @@ def _masked(value: Any, *, personal: bool, group: bool) -> Any:
             masked[key] = _masked(item, personal=personal, group=group)
         elif _is_secret(key) or (secret_path and key == "value"):
             masked[key] = MASK
-        elif personal and (
-            _is_personal(key, group=group) or (personal_path and key == "value")
-        ):
+        elif personal and (_is_personal(key, group=group) or (personal_path and key == "value")):
             masked[key] = _leaves_masked(item)
         elif personal and key == "path" and path is not None:
             masked[key] = filter_mask(path, group=group)

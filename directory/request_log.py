@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from directory.errors import NotFound
 from directory.models import EndUser, Group, Org, ProvisioningEvent, ScimRequest
+from directory.selectors import event_list
 
 SCIM_REQUEST_STATUS_CLASSES = ("2xx", "4xx", "5xx", "429")
 SCIM_REQUEST_RESOURCES = ("Users", "Groups", "other")
@@ -79,30 +80,22 @@ def scim_request_get(*, org: Org, request_id: uuid.UUID | str) -> ScimRequest:
 
 
 def scim_request_events(*, row: ScimRequest) -> QuerySet[ProvisioningEvent]:
-    """The events the logged request caused, oldest first."""
-    if row.org_id is None:
+    """The events the logged request caused, newest first, annotated as the Events
+    page's rows are (selectors.event_list with_links)."""
+    if row.org is None:
         return ProvisioningEvent.objects.none()
-    return ProvisioningEvent.objects.filter(org_id=row.org_id, request_id=row.id).order_by(
-        "created_at", "id"
-    )
-
-
-def scim_request_ids_logged(*, org: Org, request_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of `request_ids` (events' request_id) still have a log entry in the org:
-    the Events page links only those. One query."""
-    if not request_ids:
-        return set()
-    return set(org.scim_requests.filter(id__in=request_ids).values_list("id", flat=True))
+    return event_list(org=row.org, with_links=True).filter(request_id=row.id)
 
 
 def scim_request_resource(*, row: ScimRequest) -> EndUser | Group | None:
     """The user or group the logged request was about, while it exists in its org."""
     if row.org_id is None or row.resource_id is None:
         return None
-    model = {"User": EndUser, "Group": Group}.get(row.resource_type)
-    if model is None:
-        return None
-    return model.objects.filter(org_id=row.org_id, id=row.resource_id).first()
+    if row.resource_type == "User":
+        return EndUser.objects.filter(org_id=row.org_id, id=row.resource_id).first()
+    if row.resource_type == "Group":
+        return Group.objects.filter(org_id=row.org_id, id=row.resource_id).first()
+    return None
 
 
 @dataclass(frozen=True)

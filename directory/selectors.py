@@ -36,6 +36,7 @@ from directory.models import (
     Org,
     ProvisioningEvent,
     ScimDirectory,
+    ScimRequest,
     Source,
     UserEmail,
 )
@@ -244,7 +245,8 @@ def event_list(
     user's userName, a group's displayName; case-insensitive).
 
     with_links annotates `resource_live`: whether the user or group the event names
-    still exists in the org (one correlated lookup per row of the page read)."""
+    still exists in the org, and `request_logged`: whether the provisioning log still
+    has the SCIM request that caused it (one correlated lookup each per row read)."""
     events = org.events.all()
     if outcome in ProvisioningEvent.Outcome.values:
         events = events.filter(outcome=outcome)
@@ -276,7 +278,8 @@ def event_list(
                 ),
                 default=Value(False),
                 output_field=BooleanField(),
-            )
+            ),
+            request_logged=Exists(ScimRequest.objects.filter(org=org, id=OuterRef("request_id"))),
         )
     return events.order_by("-created_at", "-id")
 

@@ -35,9 +35,9 @@ from directory.models import (
 from directory.services import scim_requests
 from directory.services.events import scim_request_id
 from scim.errors import SCIM_CONTENT_TYPE, ScimError, bad_request, from_directory_error
-from scim.throttle import scim_admit, throttle_event_due
+from scim.throttle import refusal_event_due, scim_admit, throttle_event_due
 from scim.values import decode_json, storable_text
-from tokens.auth import token_from_header, token_refusal, token_touch
+from tokens.auth import TokenRefusal, token_from_header, token_refusal, token_touch
 from tokens.models import ScimToken
 
 logger = logging.getLogger(__name__)
@@ -108,13 +108,6 @@ class Caller:
     token: ScimToken
     directory: ScimDirectory
     org: Org
-
-
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 class ScimViewMixin:
@@ -223,7 +216,7 @@ class ScimViewMixin:
                     token_name=token.name if token else "",
                     token_prefix=token.prefix if token else "",
                     resource_type=self.resource_type,
-                    resource_id=_uuid_or_none(self.kwargs.get("uuid")),
+                    resource_id=uuid_or_none(self.kwargs.get("uuid")),
                 ),
                 request_id=request_id,
                 directory_id=directory_id,
@@ -244,10 +237,13 @@ class ScimViewMixin:
             self._auth_throttled = e.status == 429
             raise
         if token is None or token.directory_id != directory_id:
-            reason = token_refusal(raw, directory_id=directory_id) if raw else None
+            refusal = token_refusal(raw, directory_id=directory_id) if raw else None
+            if refusal is not None:
+                self._token = refusal.token
+                self._record_refusal(refusal)
             raise ScimError(
                 401,
-                reason
+                (refusal.reason if refusal else "")
                 or (
                     "Send a valid SCIM API token of this directory as "
                     "'Authorization: Bearer <token>'"
@@ -329,6 +325,28 @@ class ScimViewMixin:
             return None
         versions = etag_versions(header)
         return None if versions is None else frozenset(versions)
+
+    def _record_refusal(self, refusal: TokenRefusal) -> None:
+        """A token of this directory that is revoked, or sent while SCIM is switched
+        off, is a Failure event with its reason: at most one per org and minute, so an
+        IdP retrying costs no writes."""
+        directory = refusal.token.directory
+        try:
+            if not refusal_event_due(org=directory.org):
+                return
+            services.event_record(
+                org=directory.org,
+                directory=directory,
+                action=_failure_action(self.resource_type, self.request.method or ""),
+                outcome=ProvisioningEvent.Outcome.FAILURE,
+                resource_type=self.resource_type,
+                resource_id=uuid_or_none(self.kwargs.get("uuid")),
+                message=refusal.reason,
+                status_code=401,
+                actor=self.actor,
+            )
+        except Exception:
+            logger.exception("Could not record a refused token's event")
 
     def _record_failure(self, request: HttpRequest, error: ScimError) -> None:
         """Record a failed write (or a refused query) as a Failure event, so admins see

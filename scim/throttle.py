@@ -110,6 +110,14 @@ def _within_limits(org: Org, on_token: int, on_org: int) -> bool:
     return on_token <= settings.SCIM_RATE_PER_TOKEN and on_org <= per_org
 
 
+def refusal_event_due(*, org: Org) -> bool:
+    """At most one event a minute per org for a revoked token or SCIM switched off."""
+    try:
+        return bool(cache.add(f"scimrefused:event:{org.pk}", 1, 60))
+    except Exception:
+        return False
+
+
 def throttle_event_due(*, org: Org) -> bool:
     """At most one Throttled event per org and minute, so a flood costs no writes."""
     try:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.utils import timezone
@@ -69,7 +70,16 @@ def token_authenticate(raw: str, *, database: bool = True) -> ScimToken | None:
     return token
 
 
-def token_refusal(raw: str, *, directory_id: uuid.UUID) -> str | None:
+@dataclass(frozen=True)
+class TokenRefusal:
+    """Why a token of the directory it was sent to is refused, and that token."""
+
+    reason: str
+    token: ScimToken
+    scim_off: bool  # the token is fine: its directory's SCIM is switched off
+
+
+def token_refusal(raw: str, *, directory_id: uuid.UUID) -> TokenRefusal | None:
     """Why `raw`, a token of the directory `directory_id` that did not authenticate, is
     refused, when the reason helps its IdP's admin: the token was revoked, or SCIM is
     switched off. None otherwise (not a token of that directory, or it was deleted), so
@@ -77,16 +87,17 @@ def token_refusal(raw: str, *, directory_id: uuid.UUID) -> str | None:
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     token = (
-        ScimToken.objects.select_related("directory")
+        ScimToken.objects.select_related("directory__org")
         .filter(digest=token_digest(raw), directory_id=directory_id)
         .first()
     )
     if token is None or token.directory.deleted_at is not None:
         return None
     if token.revoked_at is not None:
-        return f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC"
+        reason = f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC"
+        return TokenRefusal(reason, token, scim_off=False)
     if not token.directory.enabled:
-        return "SCIM provisioning is switched off for this org"
+        return TokenRefusal("SCIM provisioning is switched off for this org", token, scim_off=True)
     return None
 
 

@@ -255,6 +255,7 @@ class EventSerializer(serializers.ModelSerializer[ProvisioningEvent]):
             "client",
             "details",
             "summary",
+            "request_id",
         ]
 
 
@@ -282,13 +283,21 @@ class ScimRequestSerializer(serializers.ModelSerializer[ScimRequest]):
             "idp",
             "token_name",
             "token_prefix",
+            "resource_type",
+            "resource_id",
             "aggregated",
             "count",
         ]
 
 
 class ScimRequestDetailSerializer(ScimRequestSerializer):
-    """One provisioning log entry with its masked bodies."""
+    """One provisioning log entry with its masked bodies and the events it caused."""
+
+    events = serializers.SerializerMethodField(help_text="The events the request caused")
+
+    @extend_schema_field(EventSerializer(many=True))
+    def get_events(self, row: ScimRequest) -> Any:
+        return EventSerializer(self.context.get("events", []), many=True).data
 
     class Meta(ScimRequestSerializer.Meta):
-        fields = [*ScimRequestSerializer.Meta.fields, "request_body", "response_body"]
+        fields = [*ScimRequestSerializer.Meta.fields, "request_body", "response_body", "events"]

@@ -427,6 +427,9 @@ class ScimRequestList(OrgScoped, generics.ListAPIView[ScimRequest]):
         parameters=[
             OpenApiParameter("status", str, enum=list(request_log.SCIM_REQUEST_STATUS_CLASSES)),
             OpenApiParameter("method", str, enum=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            OpenApiParameter("resource", str, enum=list(request_log.SCIM_REQUEST_RESOURCES)),
+            OpenApiParameter("resource_id", str, description="The id of a user or group"),
+            OpenApiParameter("idp", str, enum=ScimRequest.Idp.values),
             OpenApiParameter("from", str, description="ISO 8601 date-time, inclusive"),
             OpenApiParameter("to", str, description="ISO 8601 date-time, exclusive"),
         ]
@@ -440,6 +443,9 @@ class ScimRequestList(OrgScoped, generics.ListAPIView[ScimRequest]):
             org=self.org,
             status_class=q.get("status", ""),
             method=q.get("method", ""),
+            resource=q.get("resource", ""),
+            resource_id=q.get("resource_id") or None,
+            idp=q.get("idp", ""),
             since=parse_when(q.get("from", "")),
             until=parse_when(q.get("to", "")),
         )
@@ -452,4 +458,8 @@ class ScimRequestDetail(OrgScoped, APIView):
             row = request_log.scim_request_get(org=self.org, request_id=request_id)
         except NotFound:
             raise Http404("No such SCIM request") from None
-        return Response(ScimRequestDetailSerializer(row).data)
+        return Response(
+            ScimRequestDetailSerializer(
+                row, context={"events": request_log.scim_request_events(row=row)}
+            ).data
+        )

@@ -36,6 +36,7 @@ from directory.services.orgs import (
     org_admin_summaries_set,
     org_create,
     org_deprovision_set,
+    org_request_log_set,
     org_update,
 )
 from directory.services.scim_directory import (
@@ -70,6 +71,7 @@ __all__ = [
     "org_admin_summaries_set",
     "org_create",
     "org_deprovision_set",
+    "org_request_log_set",
     "org_update",
     "scim_directory_delete",
     "scim_disable",

@@ -79,6 +79,30 @@ def org_deprovision_set(
     return org
 
 
+MAX_REQUEST_LOG_DAYS = 365
+
+
+def org_request_log_set(
+    *, org: Org, retention_days: int, masks_personal_data: bool, actor: Actor
+) -> Org:
+    """How the org's provisioning log keeps SCIM requests: for `retention_days` (1 to
+    MAX_REQUEST_LOG_DAYS), and with names, emails, phone numbers and addresses masked
+    when `masks_personal_data` (entries already kept stay as they are)."""
+    if isinstance(retention_days, bool) or not 1 <= retention_days <= MAX_REQUEST_LOG_DAYS:
+        raise InvalidValue(
+            f"The provisioning log keeps requests 1 to {MAX_REQUEST_LOG_DAYS} days",
+            field="retention_days",
+        )
+    org.request_log_retention_days = retention_days
+    org.request_log_masks_personal_data = bool(masks_personal_data)
+    org.save(update_fields=["request_log_retention_days", "request_log_masks_personal_data"])
+    target = f"kept {retention_days} days" + (
+        ", personal data masked" if masks_personal_data else ""
+    )
+    audit_record(org=org, actor=actor, action="org.request_log", target=target)
+    return org
+
+
 @transaction.atomic
 def org_admin_add(*, org: Org, email: str) -> tuple[OrgAdmin, str | None]:
     """Make the person with this email an admin of the org.

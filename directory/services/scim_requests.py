@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -297,9 +303,9 @@ def scim_requests_flush(*, force: bool = False) -> int:
         except Exception:
             logger.exception("Could not mask a SCIM request for the provisioning log")
     try:
-        ScimRequest.objects.bulk_create(rows, batch_size=500)
-    except Exception:
-        with state.lock:  # kept for the next flush, as far as the buffer has room
+        written = _rows_insert(rows)
+    except (OperationalError, InterfaceError):
+        with state.lock:  # the database is away: kept for the next flush, if there is room
             room = max(0, BUFFER_CAP - len(state.entries))
             state.entries[:0] = entries[:room]
             state.dropped += len(entries) - min(room, len(entries))
@@ -313,8 +319,38 @@ def scim_requests_flush(*, force: bool = False) -> int:
             directory_id=entry.directory_pk,
         ).update(count=F("count") + entry.count)
         if not updated:
-            insert(_row(entry))
-    return len(rows) + len(counted)
+            try:
+                with transaction.atomic():
+                    insert(_row(entry))
+            except IntegrityError:  # its org was deleted since
+                logger.info("Dropped the throttled count of a deleted org's directory")
+    return written + len(counted)
+
+
+def _rows_insert(rows: list[ScimRequest]) -> int:
+    """One bulk INSERT of `rows`, less those of an org deleted since their request
+    (and without the directory, when only it was deleted): two lookups a flush, and a
+    second try when a deletion slips in between. Returns how many were written."""
+    if not rows:
+        return 0
+    for attempt in (1, 2):
+        orgs = set(Org.objects.filter(pk__in={r.org_id for r in rows}).values_list("pk", flat=True))
+        directories = set(
+            ScimDirectory.objects.filter(pk__in={r.directory_id for r in rows}).values_list(
+                "pk", flat=True
+            )
+        )
+        rows = [r for r in rows if r.org_id is None or r.org_id in orgs]
+        for row in rows:
+            if row.directory_id not in directories:
+                row.directory_id = None
+        try:
+            ScimRequest.objects.bulk_create(rows, batch_size=500)
+            return len(rows)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    return 0
 
 
 def _flush_at_exit() -> None:

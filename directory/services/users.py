@@ -20,8 +20,8 @@ from directory.prepared import PreparedQuery, insert
 from directory.selectors import users_of_org_by_name
 from directory.services._common import Versions, _event, _name_check, _version_check
 from directory.services.access import _access_group_ids
-from directory.services.seats import _seat_free, _seat_take
 from directory.services.scim_requests import scim_requests_forget_user
+from directory.services.seats import _seat_free, _seat_take
 from directory.services.sessions import sessions_end
 
 

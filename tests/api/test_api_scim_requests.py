@@ -53,6 +53,10 @@ def test_the_log_pages_with_a_cursor(
         ("status=4xx", [401]),
         ("method=post", [201, 201, 201]),
         ("from=2000-01-01T00:00:00Z&to=2000-01-02T00:00:00Z", []),
+        ("resource=Users&idp=okta", [200, 201, 201, 201]),
+        ("idp=other", [401]),
+        ("resource=Groups", []),
+        ("resource_id=nope", []),
     ],
 )
 def test_the_log_has_the_consoles_filters(
@@ -69,6 +73,19 @@ def test_one_request_has_its_masked_bodies(admin: User, logged: ScimDirectory) -
     assert doc["id"] == str(row.id) and doc["idp"] == "okta" and doc["token_name"] == "Okta"
     assert '"password":"***"' in doc["request_body"] and "hunter2" not in doc["request_body"]
     assert doc["response_body"].startswith("{")
+    assert doc["resource_type"] == "User" and doc["resource_id"] == str(row.resource_id)
+    (event,) = doc["events"]
+    assert event["action"] == "user_create" and event["request_id"] == str(row.id)
+
+
+def test_a_users_requests_are_found_by_its_id(admin: User, logged: ScimDirectory) -> None:
+    user = logged.org.users.order_by("user_name").first()
+    assert user is not None
+    api = client_for(admin)
+    doc = api.get(f"/api/v1/orgs/acme/scim/requests/?resource_id={user.id}").json()
+    assert [(r["method"], r["status"]) for r in doc["results"]] == [("POST", 201)]
+    events = api.get(f"/api/v1/orgs/acme/events/?resource={user.id}").json()["results"]
+    assert [e["request_id"] for e in events] == [doc["results"][0]["id"]]
 
 
 def test_another_orgs_key_sees_nothing(

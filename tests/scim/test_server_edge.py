@@ -68,7 +68,7 @@ class Server:
         return int(status_line.split()[1]), headers, body
 
 
-def _start(worker: str, log: Path) -> Iterator[Server]:
+def _start(worker: str, log: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     port = free_port()
     env = {
         key: value
@@ -80,7 +80,7 @@ def _start(worker: str, log: Path) -> Iterator[Server]:
         "DATABASE_URL": _database_url(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SCIM_MAX_BODY_BYTES": str(BODY_LIMIT),
-    }
+    } | (extra_env or {})
     with contextlib.ExitStack() as cleanup:
         out = cleanup.enter_context(log.open("w"))
         server = subprocess.Popen(
