@@ -417,23 +417,11 @@ def worker_rss_mb(pattern: str = "gunicorn") -> list[float]:
     return sorted(int(rss) / 1024 for pid, _, rss, _ in procs if pid not in parents)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--targets", required=True, type=Path)
-    parser.add_argument("--quick", action="store_true", help="a small smoke run (CI)")
-    parser.add_argument("--out", type=Path)
-    parser.add_argument(
-        "--pids",
-        default="",
-        help="gunicorn=PID,postgres=PID,redis=PID: the process trees whose CPU to report",
-    )
-    args = parser.parse_args()
-    roots = {k: int(v) for k, v in (p.split("=") for p in args.pids.split(",") if p)}
-    targets = json.loads(args.targets.read_text())
-    q = args.quick
-    rows: list[tuple[str, str, str]] = []
-
-    main_t = Target(**targets["sync"])
+def sync_rows(
+    main_t: Target, q: bool, roots: dict[str, int], rows: list[tuple[str, str, str]]
+) -> tuple[list[str], str]:
+    """Scenario 1 (and 1e, 5): the Okta sync, its CPU per user and the workers' memory.
+    Returns the ids and the run id of its first run, which the next scenarios reuse."""
     users = 300 if q else 10_000
     # Scenario 1 three times back to back (the median is reported), with the web
     # workers' memory after each run: scenario 5 asks for no growth across them.
@@ -470,7 +458,60 @@ def main() -> None:
             "≤ 250 MB, no growth",
         )
     )
+    return ids, first_run_id
+
+
+def floor_rows(
+    main_t: Target, q: bool, roots: dict[str, int], rows: list[tuple[str, str, str]]
+) -> None:
+    """Scenario 1f: the cheapest requests, with their CPU by process."""
+    if roots:
+        for label, (st, ms) in stack_floor(main_t, 300 if q else 5000, roots).items():
+            rows.append(
+                (
+                    f"1f. Floor of the stack: {label}, concurrency 8 ({len(st.latencies):,})",
+                    f"{len(st.latencies) / st.wall:,.0f} requests/s, p50 {st.p50:.1f} ms, "
+                    f"{st.errors} errors; CPU ms: {cpu_line(ms, 'request')}",
+                    "",
+                )
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--targets", required=True, type=Path)
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (CI)")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--pids",
+        default="",
+        help="gunicorn=PID,postgres=PID,redis=PID: the process trees whose CPU to report",
+    )
+    parser.add_argument(
+        "--sync-only",
+        metavar="LABEL",
+        help="run only scenario 1 and the floor of the stack, their rows marked LABEL, "
+        "and append them to --out (bench/run.sh: the same run with the provisioning log off)",
+    )
+    args = parser.parse_args()
+    roots = {k: int(v) for k, v in (p.split("=") for p in args.pids.split(",") if p)}
+    targets = json.loads(args.targets.read_text())
+    q = args.quick
+    rows: list[tuple[str, str, str]] = []
+
+    main_t = Target(**targets["sync"])
+    ids, first_run_id = sync_rows(main_t, q, roots, rows)
+    if args.sync_only:
+        floor_rows(main_t, q, roots, rows)
+        table = "\n".join(f"| {a} ({args.sync_only}) | {b} | {c} |" for a, b, c in rows)
+        print(table)
+        if args.out:
+            with args.out.open("a") as out:
+                out.write(table + "\n")
+        return
+
     run_id = first_run_id
+    users = 300 if q else 10_000
     g = group_pushes(main_t, ids, 2 if q else 20, 50 if q else 500, 100, run_id)
     rows.append(
         (
@@ -498,16 +539,7 @@ def main() -> None:
         )
     )
 
-    if roots:
-        for label, (s, ms) in stack_floor(main_t, 300 if q else 5000, roots).items():
-            rows.append(
-                (
-                    f"1f. Floor of the stack: {label}, concurrency 8 ({len(s.latencies):,})",
-                    f"{len(s.latencies) / s.wall:,.0f} requests/s, p50 {s.p50:.1f} ms, "
-                    f"{s.errors} errors; CPU ms: {cpu_line(ms, 'request')}",
-                    "",
-                )
-            )
+    floor_rows(main_t, q, roots, rows)
 
     if "small" in targets and "huge" in targets:
         small = lookup_p50(

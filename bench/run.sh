@@ -41,20 +41,35 @@ fi
 $PY bench/prepare.py "${SIZES[@]}" > "$SERVICES_DIR/targets.json"
 
 # The production config (limits, JSON errors), with gunicorn's gthread worker's subclass.
-$PY -m gunicorn commandcenter.wsgi:application -c python:commandcenter.gunicorn_conf \
-    --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
-    --worker-class commandcenter.gunicorn_workers.ThreadWorker --threads 2 --log-level warning &
-GUNICORN_PID=$!
-for _ in $(seq 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$PORT/accounts/login/" && break
-    sleep 0.1
-done
+gunicorn_start() {
+    $PY -m gunicorn commandcenter.wsgi:application -c python:commandcenter.gunicorn_conf \
+        --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
+        --worker-class commandcenter.gunicorn_workers.ThreadWorker --threads 2 --log-level warning &
+    GUNICORN_PID=$!
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$PORT/accounts/login/" && break
+        sleep 0.1
+    done
+    # The process trees whose CPU time load.py reports per request (Linux /proc).
+    PIDS="gunicorn=$GUNICORN_PID,postgres=$(head -1 "$SERVICES_DIR/pg/postmaster.pid"),redis=$(cat "$SERVICES_DIR/redis.pid")"
+}
+gunicorn_stop() {
+    kill "$GUNICORN_PID" && wait "$GUNICORN_PID" || true
+    GUNICORN_PID=
+}
 
 mkdir -p bench/results
 OUT=bench/results/$(date -u +%Y-%m-%d)${QUICK:+-quick}.md
-# The process trees whose CPU time load.py reports per request (Linux /proc).
-PIDS="gunicorn=$GUNICORN_PID,postgres=$(head -1 "$SERVICES_DIR/pg/postmaster.pid"),redis=$(cat "$SERVICES_DIR/redis.pid")"
+# First the sync with the provisioning log switched off, to give what the log costs in
+# the same run (on the smaller database: a comparison that favours "off").
+SCIM_REQUEST_LOG=0 gunicorn_start
+$PY bench/load.py --targets "$SERVICES_DIR/targets.json" ${QUICK:+--quick} --out "$OUT.off" \
+    --pids "$PIDS" --sync-only "provisioning log off"
+gunicorn_stop
+# Then everything as deployed, the log on.
+gunicorn_start
 $PY bench/load.py --targets "$SERVICES_DIR/targets.json" ${QUICK:+--quick} --out "$OUT" --pids "$PIDS"
+cat "$OUT.off" >> "$OUT" && rm "$OUT.off"
 $PY bench/db_ceiling.py >> "$OUT"
 {
     echo

@@ -421,7 +421,9 @@ def test_serve_runs_gunicorn_with_the_config(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_the_benchmark_serves_with_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
     script = (ROOT / "bench" / "run.sh").read_text().replace("\\\n", " ")
-    (line,) = [line for line in script.splitlines() if re.match(r"\$PY -m gunicorn ", line)]
+    (line,) = [
+        line.strip() for line in script.splitlines() if re.match(r"\s*\$PY -m gunicorn ", line)
+    ]
     line = line.replace('"$WORKERS"', "4").replace("$PORT", "18765").rstrip(" &")
     cfg = _gunicorn_settings(shlex.split(line)[3:], monkeypatch)
     _assert_uses_config(cfg)
