@@ -1,6 +1,7 @@
 """The provisioning log's buffer: a request costs no write; the flush writes many
-entries at once, keeps them through a database outage, drops those of a deleted org
-and, past BUFFER_CAP, drops new entries and says how many."""
+entries at once, keeps them through a database outage, drops those of a deleted org,
+masks those of a user deleted while they wait and, past BUFFER_CAP, drops new entries
+and says how many."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import pytest
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
-from directory.models import Org, ScimDirectory, ScimRequest
-from directory.services import scim_requests
-from tests.scim.conftest import ScimClient
+from directory.models import EndUser, Org, ScimDirectory, ScimRequest
+from directory.services import scim_requests, user_delete
+from tests.actors import OPERATOR
+from tests.scim.conftest import ScimClient, okta_user
 
 
 @pytest.fixture
@@ -125,3 +127,17 @@ def test_a_forked_process_starts_with_an_empty_buffer(
     scim_requests._after_fork()  # what os.register_at_fork runs in the child
     assert scim_requests._state is not parent and scim_requests._state.entries == []
     assert len(parent.entries) == 1  # still the parent's to write
+
+
+@pytest.mark.usefixtures("buffered")
+def test_a_user_deleted_while_their_requests_wait_is_masked_when_they_are_written(
+    scim: ScimClient, org: Org
+) -> None:
+    ada = scim.post("/Users", okta_user("ada@acme.example", family="Lovelace")).json()
+    scim.get("/Users", {"filter": 'userName eq "ada@acme.example"'})
+    assert not org.scim_requests.exists()  # both wait in the buffer
+    user_delete(user=EndUser.objects.get(pk=ada["id"]), actor=OPERATOR)
+    assert scim_requests.scim_requests_flush() == 2
+    kept = "".join(r.request_body + r.response_body + r.query for r in org.scim_requests.all())
+    assert "ada@acme.example" not in kept and "Lovelace" not in kept
+    assert '"password":"***"' in kept
