@@ -119,11 +119,17 @@ def _masked(value: Any, *, personal: bool, group: bool) -> Any:
 
 
 def body_mask(
-    raw: bytes | str, *, personal: bool = False, group: bool = False, cap: int = BODY_CAP
+    raw: bytes | str,
+    *,
+    personal: bool = False,
+    group: bool = False,
+    known_json: bool = False,
+    cap: int = BODY_CAP,
 ) -> str:
     """`raw` as the log keeps it: JSON with its secrets masked (and its personal
     values, with `personal`; `group`: a body sent to /Groups), at most `cap` characters;
-    "" for an empty body; a note for one that is not JSON."""
+    "" for an empty body; a note for one that is not JSON (`known_json`: the caller
+    knows it is, so a body with nothing to mask is not parsed at all)."""
     if not raw:
         return ""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -131,6 +137,8 @@ def body_mask(
     # Most bodies name no secret: without one of the words (or an escape that could
     # spell one) they are kept as sent, once known to be JSON, without re-encoding.
     plain = not personal and "\\u" not in lowered and not any(w in lowered for w in _SECRET_WORDS)
+    if plain and known_json:
+        return _capped(text, cap)
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
@@ -138,6 +146,10 @@ def body_mask(
     if not plain:
         masked = _masked(doc, personal=personal, group=group)
         text = json.dumps(masked, ensure_ascii=False, separators=(",", ":"))
+    return _capped(text, cap)
+
+
+def _capped(text: str, cap: int) -> str:
     if len(text) > cap:
         return text[:cap] + f"… (cut at {cap} of {len(text)} characters)"
     return text

@@ -129,6 +129,7 @@ class ScimViewMixin:
     # throttle refused it.
     _token: ScimToken | None = None
     _raw_body: bytes = b""
+    _raw_body_json: bool = False
     _auth_throttled: bool = False
 
     @property
@@ -216,7 +217,11 @@ class ScimViewMixin:
                     token_name=token.name if token else "",
                     token_prefix=token.prefix if token else "",
                     resource_type=self.resource_type,
-                    resource_id=uuid_or_none(self.kwargs.get("uuid")),
+                    # A 201's Location names what it created: /…/Users/<id>.
+                    resource_id=uuid_or_none(
+                        self.kwargs.get("uuid") or response.get("Location", "").rsplit("/", 1)[-1]
+                    ),
+                    request_json=self._raw_body_json,
                 ),
                 request_id=request_id,
                 directory_id=directory_id,
@@ -314,7 +319,9 @@ class ScimViewMixin:
         self._raw_body = raw
         if not raw.strip():
             raise ScimError(400, "The request body is empty", "invalidSyntax")
-        return decode_json(raw, (request.content_params or {}).get("charset"))
+        doc = decode_json(raw, (request.content_params or {}).get("charset"))
+        self._raw_body_json = True  # the log need not parse it again to know
+        return doc
 
     def expected_version(self, request: HttpRequest) -> frozenset[int] | None:
         """The versions an If-Match header lets a write go ahead on (any of its tags),

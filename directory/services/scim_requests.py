@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import atexit
 import ipaddress
-import json
 import logging
 import os
 import threading
@@ -78,6 +77,9 @@ class ScimRequestFacts:
     # The user or group the request was about, when the gate knows it.
     resource_type: str = ""
     resource_id: uuid.UUID | None = None
+    # The request body is known to be JSON (the view parsed it); a response body
+    # always is, since this server wrote it.
+    request_json: bool = False
 
 
 @dataclass
@@ -183,17 +185,6 @@ def scim_request_record(
         _state.wake.set()
 
 
-def _created_id(facts: ScimRequestFacts) -> uuid.UUID | None:
-    """The id of the resource a POST created, from its 201 response."""
-    if facts.status != 201 or not facts.resource_type or not facts.response_body:
-        return None
-    try:
-        doc = json.loads(facts.response_body)
-        return uuid.UUID(str(doc["id"])) if isinstance(doc, dict) else None
-    except (ValueError, KeyError, RecursionError):
-        return None
-
-
 def _row(entry: _Entry) -> ScimRequest:
     facts = entry.facts
     aggregated = entry.count > 0
@@ -217,14 +208,16 @@ def _row(entry: _Entry) -> ScimRequest:
         token_name=facts.token_name[:100],
         token_prefix=facts.token_prefix[:16],
         resource_type=facts.resource_type[:10],
-        resource_id=facts.resource_id or _created_id(facts),
+        resource_id=facts.resource_id,
         # An aggregated row stands for many requests: it keeps none of their bodies.
         request_body=""
         if aggregated
-        else body_mask(facts.request_body, personal=personal, group=group),
+        else body_mask(
+            facts.request_body, personal=personal, group=group, known_json=facts.request_json
+        ),
         response_body=""
         if aggregated
-        else body_mask(facts.response_body, personal=personal, group=group),
+        else body_mask(facts.response_body, personal=personal, group=group, known_json=True),
         aggregated=aggregated,
         count=entry.count or 1,
     )
