@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "commandcenter",
     "directory",
     "tokens",
+    "webhooks",
     "scim",
     "signin",
 ]
@@ -246,6 +247,9 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # to private and loopback addresses, over plain http too: for development and tests only
 # (directory.outbound).
 OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
+# Webhook endpoints on private and loopback addresses, over plain http: development and
+# tests only (link-local addresses stay refused).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 # End-user sign-in (the signin app): the session cookie, apart from the console's, and
 # how long a session lasts.
 END_USER_SESSION_COOKIE = "cc_signin"

@@ -91,6 +91,17 @@ def _resolve(host: str, port: int, *, allow_private: bool) -> str:
     return addresses[0]
 
 
+def url_refusal(url: str, *, allow_private: bool) -> str | None:
+    """Why this server may not send requests to `url` (its scheme, its host's
+    addresses), or None: what a form checks before it saves a URL."""
+    try:
+        _, host, port, _ = _check_url(url, allow_private=allow_private)
+        _resolve(host, port, allow_private=allow_private)
+    except OutboundError as e:
+        return str(e)
+    return None
+
+
 def _check_url(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
     """(scheme, host, port, path and query) of a URL this server may request."""
     try:
@@ -122,17 +133,27 @@ def fetch(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     statuses: Collection[int] = (200,),
+    content: bytes | None = None,
+    content_type: str = "",
+    allow_private: bool | None = None,
+    truncate: bool = False,
 ) -> Response:
-    """GET `url`, or POST the form `data` to it, under the policy above, and return the
-    response when its status is one of `statuses`. `headers` are sent as well (an
-    Authorization header); they cannot replace Host or the form's Content-Type. A
-    redirect is followed for a GET only. OutboundError says why when it cannot."""
+    """GET `url`, or POST the form `data` (or the bytes `content` of `content_type`)
+    to it, under the policy above, and return the response when its status is one of
+    `statuses`. `headers` are sent as well (an Authorization header); they cannot
+    replace Host or the Content-Type. A redirect is followed for a GET only.
+    `allow_private` overrides OUTBOUND_ALLOW_PRIVATE (webhooks have their own setting);
+    with `truncate` a body over `max_bytes` is cut there instead of refused.
+    OutboundError says why when it cannot."""
     if method not in ("GET", "POST"):
         raise ValueError(f"fetch does not send {method} requests")
-    if data is not None and method != "POST":
-        raise ValueError("Only a POST carries a form")
-    body = urlencode(dict(data)).encode() if data is not None else None
-    allow_private = _allow_private()
+    if (data is not None or content is not None) and method != "POST":
+        raise ValueError("Only a POST carries a body")
+    if data is not None and content is not None:
+        raise ValueError("A POST carries a form or content, not both")
+    body = urlencode(dict(data)).encode() if data is not None else content
+    sent_type = "application/x-www-form-urlencoded" if data is not None else content_type
+    allow_private = _allow_private() if allow_private is None else allow_private
     deadline = time.monotonic() + timeout
     for _ in range(MAX_REDIRECTS + 1):
         scheme, host, port, target = _check_url(url, allow_private=allow_private)
@@ -162,7 +183,7 @@ def fetch(
                 "User-Agent": "CommandCenter",
             }
             if body is not None:
-                sent["Content-Type"] = "application/x-www-form-urlencoded"
+                sent["Content-Type"] = sent_type
             response = pool.urlopen(
                 method,
                 target,
@@ -181,7 +202,7 @@ def fetch(
                         )
                     url = urljoin(url, response.headers["Location"])
                     continue
-                content = _read_capped(response, max_bytes, deadline)
+                received = _read_capped(response, max_bytes, deadline, truncate=truncate)
             finally:
                 response.release_conn()
         except urllib3.exceptions.SSLError as e:
@@ -194,16 +215,21 @@ def fetch(
             pool.close()
         if response.status not in statuses:
             raise OutboundError(f"{host} answered HTTP {response.status}")
-        return Response(url, response.status, response.headers.get("Content-Type", ""), content)
+        return Response(url, response.status, response.headers.get("Content-Type", ""), received)
     raise OutboundError(f"More than {MAX_REDIRECTS} redirects")
 
 
-def _read_capped(response: urllib3.BaseHTTPResponse, max_bytes: int, deadline: float) -> bytes:
+def _read_capped(
+    response: urllib3.BaseHTTPResponse, max_bytes: int, deadline: float, *, truncate: bool
+) -> bytes:
     chunks: list[bytes] = []
     size = 0
     for chunk in response.stream(65536):
         size += len(chunk)
         if size > max_bytes:
+            if truncate:
+                chunks.append(chunk[: max_bytes - (size - len(chunk))])
+                break
             raise OutboundError(f"The response is larger than {max_bytes:,} bytes")
         if time.monotonic() > deadline:
             raise TimeoutError

@@ -54,12 +54,22 @@ class Backoff:
 
 @dataclass(frozen=True)
 class Job:
-    """A task (by its Celery name) that runs at the times of a cron line, in UTC."""
+    """A task (by its Celery name) that runs at the times of a cron line, in UTC, or
+    every `every` (a cron line cannot say "every 5 seconds")."""
 
     name: str
     task: str
-    cron: str  # minute hour day-of-month month day-of-week
+    cron: str = ""  # minute hour day-of-month month day-of-week
     retry: Backoff = field(default_factory=Backoff)
+    every: timedelta | None = None
+
+    @property
+    def when(self) -> str:
+        return f"every {self.every.total_seconds():g} s" if self.every else f"at {self.cron}"
+
+    def schedule(self) -> crontab | float:
+        """As beat's `schedule`: the crontab, or the interval in seconds."""
+        return self.every.total_seconds() if self.every else self.crontab()
 
     def crontab(self) -> crontab:
         minute, hour, day_of_month, month_of_year, day_of_week = self.cron.split()
@@ -73,6 +83,8 @@ class Job:
 
     def next_after(self, when: datetime) -> datetime:
         """The job's first time after `when`, as beat's crontab computes it."""
+        if self.every:
+            return when + self.every
         start, delta, _ = self.crontab().remaining_delta(when)
         return start + delta  # type: ignore[no-any-return]
 
@@ -99,9 +111,24 @@ DEPROVISION_GRACE = Job(
     "directory.tasks.deprovision_grace_expire",
     "40 * * * *",  # https://crontab.guru/#40_*_*_*_* : minute 40 of every hour
 )
-SCHEDULE = (SUMMARIES, EVENTS_PRUNE, SCIM_REQUESTS_PRUNE, DEPROVISION_GRACE)
+CHANGES_PRUNE = Job(
+    "changes-prune-daily",
+    "directory.tasks.changes_prune",
+    "17 3 * * *",  # https://crontab.guru/#17_3_*_*_* : 03:17 every day, with the events
+)
+# Webhook deliveries: every few seconds, so a change reaches its receivers within
+# seconds; a run sends what is due (each endpoint keeps its own backoff).
+WEBHOOKS = Job("webhooks-deliver", "webhooks.tasks.webhooks_deliver", every=timedelta(seconds=5))
+SCHEDULE = (
+    SUMMARIES,
+    EVENTS_PRUNE,
+    SCIM_REQUESTS_PRUNE,
+    DEPROVISION_GRACE,
+    CHANGES_PRUNE,
+    WEBHOOKS,
+)
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
     """The table as Celery beat's `beat_schedule` setting."""
-    return {job.name: {"task": job.task, "schedule": job.crontab()} for job in SCHEDULE}
+    return {job.name: {"task": job.task, "schedule": job.schedule()} for job in SCHEDULE}

@@ -46,7 +46,7 @@ LEFT_UNDONE: dict[str, Callable[[], str | None]] = {SUMMARIES.name: _summaries_l
 def next_run_at(*, now: datetime, failures: int, job: Job = SUMMARIES) -> datetime:
     """When to run `job` next: just past its next time, or sooner after `failures`
     failed runs in a row while its retry delays last."""
-    scheduled = job.next_after(now) + PAST_THE_MINUTE
+    scheduled = job.next_after(now) + (timedelta(0) if job.every else PAST_THE_MINUTE)
     delays = job.retry.delays
     if not 0 < failures <= len(delays):
         return scheduled
@@ -101,7 +101,7 @@ class Scheduler:
     def run(self) -> None:
         """Run every job now (catching up on what was missed while stopped), then at its
         times."""
-        times = ", ".join(f"{job.name} at {job.cron}" for job in self.jobs)
+        times = ", ".join(f"{job.name} {job.when}" for job in self.jobs)
         self.say(f"Scheduler: {times} (UTC)")
         while self.running:
             if self.due(timezone.now()):

@@ -13,7 +13,7 @@ from celery import shared_task
 from directory import summaries
 from directory.models import Org
 from directory.schedule import SUMMARIES
-from directory.services import scim_requests
+from directory.services import changes, scim_requests
 from directory.services.users import users_grace_expired_delete
 
 logger = logging.getLogger(__name__)
@@ -56,3 +56,10 @@ def scim_requests_prune() -> int:
     """Daily (directory.schedule): drop provisioning log entries older than the
     retention period."""
     return scim_requests.scim_requests_prune()
+
+
+@shared_task(ignore_result=True)
+def changes_prune() -> int:
+    """Daily (directory.schedule): drop change events older than each org keeps them
+    (and their webhook deliveries with them)."""
+    return changes.changes_prune()

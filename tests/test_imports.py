@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import grimp
 
-PACKAGES = ("commandcenter", "directory", "scim", "signin", "tokens")
+PACKAGES = ("commandcenter", "directory", "scim", "signin", "tokens", "webhooks")
 
 
 def _cycles(graph: grimp.ImportGraph) -> list[str]:

@@ -3,6 +3,7 @@ groups, memberships and provisioning events. Fields and constraints only; the
 rules live in directory.services. One module per subject; every model is imported
 here, where Django and the rest of the code find them."""
 
+from directory.models.changes import ChangeEvent
 from directory.models.fields import NameKeyField
 from directory.models.orgs import IdentityProvider, Org, OrgAdmin, ScimDirectory
 from directory.models.people import EndUser, Group, Membership, Source, UserEmail
@@ -11,6 +12,7 @@ from directory.models.signin import EndUserSession, SigninNonce, SigninRefusal
 
 __all__ = [
     "AuditEvent",
+    "ChangeEvent",
     "EndUser",
     "EndUserSession",
     "Group",

@@ -42,6 +42,11 @@ class Org(models.Model):
     # masks personal values (names, emails, phone numbers, addresses) as well as secrets.
     request_log_retention_days = models.PositiveSmallIntegerField(default=30)
     request_log_masks_personal_data = models.BooleanField(default=False)
+    # The change feed (ChangeEvent) keeps changes this long; `changes_pruned_through`
+    # is the (txid, id) of the last one pruned: an older cursor is gone (410).
+    change_retention_days = models.PositiveSmallIntegerField(default=30)
+    changes_pruned_txid = models.BigIntegerField(default=0)
+    changes_pruned_id = models.BigIntegerField(default=0)
     # Only members of these groups get access (none: everyone does). Changed only by
     # directory.services.access, which keeps every user's NOT_IN_ACCESS_GROUPS mark
     # in step with them. (Group is in directory.models.people, which imports this module.)

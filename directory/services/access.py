@@ -16,6 +16,7 @@ from directory.audit import Actor, audit_record
 from directory.errors import InvalidValue
 from directory.models import EndUser, Group, Membership, Org, ScimDirectory
 from directory.names import display_name_key
+from directory.services.changes import change_access
 from directory.services.sessions import sessions_end
 
 
@@ -52,11 +53,19 @@ def _access_refresh(
     users = org.users.all() if user_ids is None else org.users.filter(id__in=user_ids)
     if not allowed:
         if user_ids is None:
-            users.exclude(access="").update(access="")
+            let_in = users.exclude(access="")
+            change_access(org=org, granted=let_in.values_list("id", "user_name"), denied=())
+            let_in.update(access="")
         return
     in_groups = Membership.objects.filter(group_id__in=allowed).values("user_id")
-    users.filter(id__in=in_groups).exclude(access="").update(access="")
+    let_in = users.filter(id__in=in_groups).exclude(access="")
     shut_out = users.exclude(id__in=in_groups).exclude(access=EndUser.Access.NOT_IN_ACCESS_GROUPS)
+    change_access(
+        org=org,
+        granted=let_in.values_list("id", "user_name"),
+        denied=shut_out.values_list("id", "user_name"),
+    )
+    let_in.update(access="")
     # Whoever is now outside the access groups is signed out now.
     sessions_end(shut_out.values("pk"))
     shut_out.update(access=EndUser.Access.NOT_IN_ACCESS_GROUPS)

@@ -14,6 +14,7 @@ from directory.models import Group, Membership, Org, ProvisioningEvent, ScimDire
 from directory.names import display_name_key
 from directory.services._common import Versions, _event, _name_check, _version_check
 from directory.services.access import _access_groups_forget, _access_refresh
+from directory.services.changes import Type, change_group, change_members
 
 
 def _member_ids_parse(ids: list[str]) -> tuple[list[uuid.UUID], list[str]]:
@@ -66,9 +67,10 @@ def _member_ids_check(*, org: Org, ids: list[uuid.UUID]) -> None:
         raise InvalidValue(f"No user with id {shown} in this directory", field="members")
 
 
-def _members_add(*, group: Group, user_ids: list[uuid.UUID]) -> int:
+def _members_add(*, group: Group, user_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """Add the users who are not members yet; returns them."""
     if not user_ids:
-        return 0
+        return []
     existing = set(
         Membership.objects.filter(group=group, user_id__in=user_ids).values_list(
             "user_id", flat=True
@@ -78,22 +80,28 @@ def _members_add(*, group: Group, user_ids: list[uuid.UUID]) -> int:
     # ignore_conflicts: a concurrent PATCH may add the same member between our read
     # and our insert; the unique constraint makes the second insert a no-op.
     Membership.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
-    return len(rows)
+    return [row.user_id for row in rows]
 
 
-def _members_remove(*, group: Group, user_ids: list[uuid.UUID] | None) -> int:
+def _members_remove(*, group: Group, user_ids: list[uuid.UUID] | None) -> list[uuid.UUID]:
+    """Remove these members (all with None); returns those who were members. The
+    caller holds the group's row lock, so no member comes or goes in between."""
     q = Membership.objects.filter(group=group)
     if user_ids is not None:
         q = q.filter(user_id__in=user_ids)
-    # Membership has no dependants, so Django deletes with one DELETE statement.
-    deleted, _ = q.delete()
-    return deleted
+    gone = list(q.values_list("user_id", flat=True))
+    if gone:
+        # Membership has no dependants, so Django deletes with one DELETE statement.
+        q.delete()
+    return gone
 
 
-def _members_replace(*, group: Group, user_ids: list[uuid.UUID]) -> tuple[int, int]:
+def _members_replace(
+    *, group: Group, user_ids: list[uuid.UUID]
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     keep = set(user_ids)
     current = set(Membership.objects.filter(group=group).values_list("user_id", flat=True))
-    removed = _members_remove(group=group, user_ids=list(current - keep)) if current - keep else 0
+    removed = _members_remove(group=group, user_ids=list(current - keep)) if current - keep else []
     added = _members_add(group=group, user_ids=[u for u in user_ids if u not in current])
     return added, removed
 
@@ -144,7 +152,8 @@ def group_create(
                 existing.source = source
                 existing.version += 1
                 existing.save()
-                added = _members_add(group=existing, user_ids=members)
+                added_ids = _members_add(group=existing, user_ids=members)
+                added = len(added_ids)
                 _event(
                     group=existing,
                     org=org,
@@ -155,6 +164,8 @@ def group_create(
                     details={"takeover": True, "added": added}
                     | ({"skipped": skipped[:20]} if skipped else {}),
                 )
+                change_group(group=existing, type=Type.GROUP_UPDATED, taken_over=True)
+                change_members(group=existing, added=added_ids, removed=[])
                 _access_refresh(
                     org=org, directory=directory, user_ids=members, changed_group=existing
                 )
@@ -167,7 +178,10 @@ def group_create(
                 directory=directory,
             )
             group.save(force_insert=True)
-            added = _members_add(group=group, user_ids=members)
+            added_ids = _members_add(group=group, user_ids=members)
+            added = len(added_ids)
+            change_group(group=group, type=Type.GROUP_CREATED)
+            change_members(group=group, added=added_ids, removed=[])
             _event(
                 group=group,
                 org=org,
@@ -247,21 +261,21 @@ def group_update(
             if external_id is not None and external_id != locked.external_id:
                 details["externalId"] = {"old": locked.external_id, "new": external_id}
                 locked.external_id = external_id
-            added = removed = 0
-            touched: list[uuid.UUID] = []
+            added_ids: list[uuid.UUID] = []
+            removed_ids: list[uuid.UUID] = []
             for op, user_ids in parsed_ops:
-                touched.extend(user_ids)
                 if op == "add":
-                    added += _members_add(group=locked, user_ids=user_ids)
+                    added_ids += _members_add(group=locked, user_ids=user_ids)
                 elif op == "remove":
-                    removed += _members_remove(group=locked, user_ids=user_ids)
+                    removed_ids += _members_remove(group=locked, user_ids=user_ids)
                 elif op == "remove_all":
-                    removed += _members_remove(group=locked, user_ids=None)
+                    removed_ids += _members_remove(group=locked, user_ids=None)
                 elif op == "replace":
                     a, r = _members_replace(group=locked, user_ids=user_ids)
-                    added, removed = added + a, removed + r
+                    added_ids, removed_ids = added_ids + a, removed_ids + r
                 else:
                     raise InvalidValue(f"Unknown member operation {op!r}", field="members")
+            added, removed = len(added_ids), len(removed_ids)
             if directory is not None:
                 locked.directory = directory
                 locked.source = Source.SCIM
@@ -283,6 +297,10 @@ def group_update(
                 message=_skipped_message(skipped),
                 details=details,
             )
+            renamed = {"displayName", "externalId"} & set(details)
+            if renamed:
+                change_group(group=locked, type=Type.GROUP_UPDATED, changed=sorted(renamed))
+            change_members(group=locked, added=added_ids, removed=removed_ids)
             if added or removed:
                 _access_refresh(org=org, directory=directory, user_ids=None, changed_group=locked)
             return locked
@@ -328,7 +346,8 @@ def group_delete(
             directory=directory,
             actor=actor,
         )
-        _members_remove(group=locked, user_ids=None)
+        Membership.objects.filter(group=locked).delete()
+        change_group(group=locked, type=Type.GROUP_DELETED)
         restricting = locked.org.access_groups.filter(pk=locked.pk).exists()
         locked.delete()  # and its place among the org's access groups
         if restricting:

@@ -10,6 +10,7 @@ from directory.audit import Actor, audit_record
 from directory.models import Org, ScimDirectory, Source
 from directory.selectors import scim_check_prerequisites
 from directory.services._common import _live_directory_lock
+from directory.services.changes import Type, change_directory
 
 
 @transaction.atomic
@@ -21,9 +22,11 @@ def scim_enable(*, org: Org, actor: Actor) -> ScimDirectory:
     directory = org.scim_directories.filter(deleted_at__isnull=True).first()
     if directory is None:
         directory = ScimDirectory.objects.create(org=org, enabled=True)
+        change_directory(directory=directory, type=Type.DIRECTORY_ENABLED)
     elif not directory.enabled:
         directory.enabled = True
         directory.save(update_fields=["enabled"])
+        change_directory(directory=directory, type=Type.DIRECTORY_ENABLED)
     audit_record(org=org, actor=actor, action="scim.enable", target=str(directory.id))
     return directory
 
@@ -35,6 +38,7 @@ def scim_disable(*, org: Org, actor: Actor) -> ScimDirectory:
     if directory.enabled:
         directory.enabled = False
         directory.save(update_fields=["enabled"])
+        change_directory(directory=directory, type=Type.DIRECTORY_DISABLED)
     audit_record(org=org, actor=actor, action="scim.disable", target=str(directory.id))
     return directory
 
@@ -54,6 +58,7 @@ def scim_directory_delete(*, org: Org, actor: Actor) -> ScimDirectory:
     directory.enabled = False
     directory.deleted_at = now
     directory.save(update_fields=["enabled", "deleted_at"])
+    change_directory(directory=directory, type=Type.DIRECTORY_DELETED)
     audit_record(org=org, actor=actor, action="scim.delete", target=str(directory.id))
     return directory
 

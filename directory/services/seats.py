@@ -11,6 +11,7 @@ from directory.audit import Actor, audit_record
 from directory.errors import LimitReached, PreconditionFailed
 from directory.models import EndUser, Org
 from directory.prepared import PreparedUpdate
+from directory.services.changes import Type, change_user
 from directory.services.sessions import sessions_end
 
 # Runs on every create (directory.prepared: compiled once, not per call).
@@ -30,11 +31,13 @@ def _seat_take(*, org: Org) -> bool:
 
 
 def _seat_free(*, org: Org, user: EndUser) -> EndUser | None:
-    """Release the user's seat and hand it to the longest-waiting active user.
+    """Release the user's seat and hand it to the longest-waiting active user, with
+    their change events (seat.freed, seat.assigned).
 
     Returns the user who received it, if any."""
     user.has_seat = False
     user.seat_changed_at = timezone.now()
+    change_user(user=user, type=Type.SEAT_FREED)
     waiting = (
         org.users.select_for_update(skip_locked=True)
         .filter(has_seat=False, active=True, removed_by_idp_at__isnull=True)
@@ -49,6 +52,8 @@ def _seat_free(*, org: Org, user: EndUser) -> EndUser | None:
     EndUser.objects.filter(pk=waiting.pk).update(
         has_seat=True, seat_changed_at=user.seat_changed_at
     )
+    waiting.has_seat, waiting.seat_changed_at = True, user.seat_changed_at
+    change_user(user=waiting, type=Type.SEAT_ASSIGNED)
     return waiting
 
 
@@ -69,6 +74,7 @@ def seat_assign(*, user: EndUser, actor: Actor) -> EndUser:
     locked.has_seat = True
     locked.seat_changed_at = timezone.now()
     locked.save(update_fields=["has_seat", "seat_changed_at"])
+    change_user(user=locked, type=Type.SEAT_ASSIGNED)
     audit_record(org=locked.org, actor=actor, action="seat.assign", target=locked.user_name)
     return locked
 
@@ -84,6 +90,7 @@ def seat_revoke(*, user: EndUser, actor: Actor) -> EndUser:
     locked.has_seat = False
     locked.seat_changed_at = timezone.now()
     locked.save(update_fields=["has_seat", "seat_changed_at"])
+    change_user(user=locked, type=Type.SEAT_FREED)
     sessions_end([locked.pk])  # no seat, no sign-in: signed out now
     audit_record(org=locked.org, actor=actor, action="seat.revoke", target=locked.user_name)
     return locked

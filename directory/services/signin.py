@@ -40,6 +40,7 @@ from directory.models import (
     Source,
 )
 from directory.names import user_name_key
+from directory.services.changes import Type, change_anonymous, change_user
 from directory.services.events import event_record
 from directory.services.sessions import Decision, access_decision
 from directory.services.users import USER_FIELD_NAMES, UserFields, user_create, user_update
@@ -201,6 +202,12 @@ def _signin_event(
         actor=signin_actor(ip=client),
         details=details,
     )
+    extra = {"protocol": protocol} | ({"reason": decision.reason} if decision.reason else {})
+    type = Type.SIGNIN_SUCCEEDED if decision.allowed else Type.SIGNIN_FAILED
+    if user is not None:
+        change_user(user=user, type=type, **extra)
+    else:
+        change_anonymous(org=org, type=type, user_name=name, **extra)
 
 
 def signin_refuse(

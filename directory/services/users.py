@@ -20,6 +20,7 @@ from directory.prepared import PreparedQuery, insert
 from directory.selectors import users_of_org_by_name
 from directory.services._common import Versions, _event, _name_check, _version_check
 from directory.services.access import _access_group_ids
+from directory.services.changes import Type, change_user, change_users, changes_forget_user
 from directory.services.scim_requests import scim_requests_forget_user
 from directory.services.seats import _seat_free, _seat_take
 from directory.services.sessions import sessions_end
@@ -206,6 +207,8 @@ def user_create(
                 message="; ".join(notes),
                 details=details or None,
             )
+            types = [Type.USER_CREATED] + ([Type.SEAT_ASSIGNED] if user.has_seat else [])
+            change_users(users=[user] * len(types), types=types)
             return user
     except IntegrityError:
         # A concurrent create of the same userName won the race.
@@ -385,7 +388,28 @@ def _user_apply(
         message=message,
         details=details,
     )
+    _user_changes(user=user, action=action, details=details, emails_changed=emails_changed)
     return UserChange(user=user, action=action)
+
+
+def _user_changes(
+    *, user: EndUser, action: str, details: dict[str, Any], emails_changed: bool
+) -> None:
+    """The change events of _user_apply: user.updated (when something changed),
+    user.deactivated or user.reactivated (and seat.assigned when a seat came with it;
+    a freed seat's events are _seat_free's)."""
+    changed = list(details.get("changed", []))
+    if emails_changed and "emails" not in changed:
+        changed.append("emails")
+    if "userName" in details:
+        changed.append("user_name")
+    if action == ProvisioningEvent.Action.USER_DEACTIVATE:
+        change_user(user=user, type=Type.USER_DEACTIVATED, changed=changed)
+    elif action == ProvisioningEvent.Action.USER_REACTIVATE:
+        types = [Type.USER_REACTIVATED] + ([Type.SEAT_ASSIGNED] if user.has_seat else [])
+        change_users(users=[user] * len(types), types=types)
+    elif changed:
+        change_user(user=user, type=Type.USER_UPDATED, changed=changed)
 
 
 def _user_remove(
@@ -402,9 +426,11 @@ def _user_remove(
         actor=actor,
         message=message,
     )
+    change_user(user=user, type=Type.USER_DELETED)
     # Memberships and email rows go with the user (CASCADE, in the same transaction);
-    # the provisioning log keeps no personal value of theirs.
+    # the provisioning log and the change feed keep no personal value of theirs.
     scim_requests_forget_user(user=user)
+    changes_forget_user(user=user)
     EndUser.objects.filter(pk=user.pk).delete()
     return UserChange(user=user, action=ProvisioningEvent.Action.USER_DELETE, deleted=True)
 
@@ -430,6 +456,7 @@ def user_deprovision(
                 message="Deleted by the IdP",
             )
         sessions_end([locked.pk])
+        was_active = locked.active
         if locked.has_seat:
             _seat_free(org=locked.org, user=locked)
         locked.active = False
@@ -450,6 +477,8 @@ def user_deprovision(
             actor=actor,
             message=message,
         )
+        if was_active:
+            change_user(user=locked, type=Type.USER_DEACTIVATED, removed_by_idp=True)
         return UserChange(user=locked, action=ProvisioningEvent.Action.USER_DELETE)
 
 

@@ -12,11 +12,13 @@ from celery.utils.time import get_exponential_backoff_interval
 
 from commandcenter.celery import app as celery_app
 from directory.schedule import (
+    CHANGES_PRUNE,
     DEPROVISION_GRACE,
     EVENTS_PRUNE,
     SCHEDULE,
     SCIM_REQUESTS_PRUNE,
     SUMMARIES,
+    WEBHOOKS,
     Backoff,
     Job,
 )
@@ -30,7 +32,7 @@ def test_beats_entries_are_the_tables() -> None:
     beat = celery_app.conf.beat_schedule
     assert sorted(beat) == sorted(job.name for job in SCHEDULE)
     for job in SCHEDULE:
-        assert beat[job.name] == {"task": job.task, "schedule": job.crontab()}
+        assert beat[job.name] == {"task": job.task, "schedule": job.schedule()}
         assert job.task in celery_app.tasks  # a task a worker knows by that name
 
 
@@ -49,6 +51,11 @@ def test_the_tables_times_are_the_hour_and_03_17() -> None:
 def test_the_embedded_scheduler_runs_each_job_when_beat_would(now: datetime) -> None:
     for name, entry in celery_app.conf.beat_schedule.items():
         job = next(j for j in SCHEDULE if j.name == name)
+        if isinstance(entry["schedule"], float):  # beat runs it every so many seconds
+            assert next_run_at(now=now, failures=0, job=job) == now + timedelta(
+                seconds=entry["schedule"]
+            )
+            continue
         start, delta, _ = entry["schedule"].remaining_delta(now)
         assert next_run_at(now=now, failures=0, job=job) == start + delta + PAST_THE_MINUTE
 
@@ -73,9 +80,12 @@ def test_after_its_first_run_the_embedded_scheduler_waits_for_the_tables_times()
         EVENTS_PRUNE.name: datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC),
         SCIM_REQUESTS_PRUNE.name: datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC),
         DEPROVISION_GRACE.name: H + timedelta(minutes=40, seconds=5),
+        CHANGES_PRUNE.name: datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC),
+        WEBHOOKS.name: H + timedelta(minutes=20, seconds=5),  # every 5 seconds
     }
-    assert scheduler.due(H + timedelta(minutes=39)) == []
-    assert scheduler.due(H + timedelta(minutes=59)) == [DEPROVISION_GRACE]
+    assert scheduler.due(H + timedelta(minutes=20, seconds=4)) == []
+    assert scheduler.due(H + timedelta(minutes=39)) == [WEBHOOKS]
+    assert scheduler.due(H + timedelta(minutes=59)) == [DEPROVISION_GRACE, WEBHOOKS]
     assert scheduler.due(datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC)) == list(SCHEDULE)
 
 
