@@ -76,17 +76,23 @@ def _horizon() -> Q:
     return Q(txid__lt=xmin) | Q(txid=own) if own is not None else Q(txid__lt=xmin)
 
 
+@dataclass(frozen=True)
+class FeedPage:
+    changes: list[ChangeEvent]
+    cursor: Cursor  # to read on from: the last event read's, or `after` if none
+    more: bool  # the page was full: there may be more to read now
+
+
 def change_feed(
     *,
     org: Org,
     after: Cursor,
     limit: int = 100,
     types: list[str] | None = None,
-) -> tuple[list[ChangeEvent], Cursor]:
-    """Up to `limit` of the org's events after `after`, in order, and the cursor to
-    read on from (the last event's, or `after` when there is none yet). `types` keeps
-    only those types (the cursor still moves past the others). CursorGone when `after`
-    is older than what the org keeps."""
+) -> FeedPage:
+    """Up to `limit` of the org's events after `after`, in order. `types` keeps only
+    those types (the cursor still moves past the others). CursorGone when `after` is
+    older than what the org keeps."""
     pruned = Cursor(org.changes_pruned_txid, org.changes_pruned_id)
     if after < pruned:
         raise CursorGone(pruned)
@@ -96,9 +102,10 @@ def change_feed(
     ).order_by("txid", "id")
     read = list(rows[:limit])
     cursor = Cursor.of(read[-1]) if read else after
+    more = len(read) == limit
     if types:
         read = [c for c in read if c.type in types]
-    return read, cursor
+    return FeedPage(read, cursor, more)
 
 
 def change_payload(change: ChangeEvent, *, org_slug: str) -> dict[str, object]:

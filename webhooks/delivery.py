@@ -151,15 +151,15 @@ def endpoint_deliver(endpoint: WebhookEndpoint, *, limit: int = BATCH) -> int:
     while delivered < limit:
         after = Cursor(endpoint.cursor_txid, endpoint.cursor_id)
         try:
-            changes, cursor = change_feed(org=org, after=after, limit=min(100, limit))
+            page = change_feed(org=org, after=after, limit=min(100, limit))
         except CursorGone as gone:
             # It was disabled longer than the org keeps changes: those are lost to it.
             endpoint.cursor_txid, endpoint.cursor_id = gone.oldest.txid, gone.oldest.id
             endpoint.save(update_fields=["cursor_txid", "cursor_id"])
             continue
-        if not changes:
+        if not page.changes:
             break
-        for change in changes:
+        for change in page.changes:
             if not endpoint.wants(change.type):
                 endpoint.cursor_txid, endpoint.cursor_id = change.txid, change.pk
                 continue
@@ -191,8 +191,10 @@ def endpoint_deliver(endpoint: WebhookEndpoint, *, limit: int = BATCH) -> int:
                 ]
             )
         # Past changes it does not want, too.
-        endpoint.cursor_txid, endpoint.cursor_id = cursor.txid, cursor.id
+        endpoint.cursor_txid, endpoint.cursor_id = page.cursor.txid, page.cursor.id
         endpoint.save(update_fields=["cursor_txid", "cursor_id"])
+        if not page.more:
+            break
     return delivered
 
 

@@ -4,6 +4,7 @@ webhooks.delivery."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -97,14 +98,14 @@ def endpoint_add(
 
 
 def endpoint_get(*, org: Org, endpoint_id: str) -> WebhookEndpoint:
-    """The org's endpoint, or NotFound (another org's too)."""
-    endpoint = None
+    """The org's endpoint, or NotFound (another org's too, or a malformed id)."""
     try:
-        endpoint = org.webhook_endpoints.filter(pk=endpoint_id).first()
-    except Exception:  # a malformed id
-        endpoint = None
+        wanted = uuid.UUID(str(endpoint_id))
+    except ValueError:
+        wanted = None
+    endpoint = org.webhook_endpoints.filter(pk=wanted).first() if wanted else None
     if endpoint is None:
-        raise NotFound(f"No webhook endpoint {endpoint_id!r} in this org")
+        raise NotFound(f"No webhook endpoint {str(endpoint_id)[:40]!r} in this org")
     return endpoint
 
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from directory import errors as directory_errors
+from directory.change_feed import CursorGone
 
 _STATUS = {
     directory_errors.NotFound: status.HTTP_404_NOT_FOUND,
@@ -31,6 +32,14 @@ def _first_error(detail: Any) -> tuple[str | None, str, str]:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, CursorGone):
+        return Response(
+            {
+                "error": {"code": exc.code, "message": exc.message, "field": "after"},
+                "oldest_cursor": str(exc.oldest),
+            },
+            status=status.HTTP_410_GONE,
+        )
     if isinstance(exc, directory_errors.DirectoryError):
         http_status = _STATUS.get(type(exc), status.HTTP_400_BAD_REQUEST)
         return Response(

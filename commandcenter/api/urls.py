@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from commandcenter.api import views
+from commandcenter.api import views, webhooks
 
 org = "orgs/<slug:slug>/"
 
@@ -36,4 +36,34 @@ urlpatterns = [
     path(org + "groups/<str:group_id>/", views.GroupDetail.as_view(), name="api-group"),
     path(org + "events/", views.EventList.as_view(), name="api-events"),
     path(org + "me/summaries/", views.SummaryPreference.as_view(), name="api-summaries"),
+    path(org + "changes/", webhooks.ChangeFeed.as_view(), name="api-changes"),
+    path(org + "webhooks/", webhooks.EndpointList.as_view(), name="api-webhooks"),
+    path(
+        org + "webhooks/<str:endpoint_id>/", webhooks.EndpointDetail.as_view(), name="api-webhook"
+    ),
+    path(
+        org + "webhooks/<str:endpoint_id>/rotate-secret/",
+        webhooks.EndpointRotate.as_view(),
+        name="api-webhook-rotate",
+    ),
+    path(
+        org + "webhooks/<str:endpoint_id>/retry/",
+        webhooks.EndpointRetry.as_view(),
+        name="api-webhook-retry",
+    ),
+    path(
+        org + "webhooks/<str:endpoint_id>/replay/",
+        webhooks.EndpointReplay.as_view(),
+        name="api-webhook-replay",
+    ),
+    path(
+        org + "webhooks/<str:endpoint_id>/test/",
+        webhooks.EndpointTest.as_view(),
+        name="api-webhook-test",
+    ),
+    path(
+        org + "webhooks/<str:endpoint_id>/deliveries/",
+        webhooks.DeliveryList.as_view(),
+        name="api-webhook-deliveries",
+    ),
 ]
