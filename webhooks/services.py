@@ -77,8 +77,8 @@ def endpoint_add(
 ) -> IssuedSecret:
     """Add an endpoint; it receives the changes from now on (not the org's history:
     replay for that). Returns its signing secret, shown this once."""
-    url = _url_check(url)
     types = _types_check(event_types)
+    url = _url_check(url)
     Org.objects.select_for_update().get(pk=org.pk)
     if org.webhook_endpoints.count() >= MAX_ENDPOINTS:
         raise LimitReached(f"An org has at most {MAX_ENDPOINTS} webhook endpoints")
