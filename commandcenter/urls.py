@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from commandcenter import org_settings, provisioning_log, views
+from commandcenter import org_settings, provisioning_log, views, webhooks_console
 
 org_patterns = [
     path("", views.overview, name="overview"),
@@ -19,6 +19,13 @@ org_patterns = [
     path("events/", views.events, name="events"),
     path("settings/audit/", views.audit, name="audit"),
     path("settings/", org_settings.settings_page, name="settings"),
+    path("settings/webhooks/", webhooks_console.webhooks, name="webhooks"),
+    path("settings/webhooks/<str:endpoint_id>/", webhooks_console.webhook, name="webhook"),
+    path(
+        "settings/webhooks/<str:endpoint_id>/<slug:action>/",
+        webhooks_console.webhook_action,
+        name="webhook-action",
+    ),
     path("settings/idp/", org_settings.settings_idp, name="settings-idp"),
     path("settings/idp/jit/", org_settings.settings_idp_jit, name="settings-idp-jit"),
     path("settings/scim/", org_settings.settings_scim, name="settings-scim"),
