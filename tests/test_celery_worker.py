@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from commandcenter.celery import app as celery_app
+from directory.encryption import _derived_key
 from directory.models import Org, ProvisioningEvent, SummaryLog
 from directory.services import event_record
 from directory.summaries import hour_start
@@ -55,6 +57,11 @@ def worker(broker_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "SECRET_KEY": "worker-test-secret-key-not-for-production-use-0123456789",
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(outbox),
+        # A test's webhook receiver listens on 127.0.0.1.
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+        # The secrets this process stored (webhook signing secrets), readable there.
+        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS)
+        or _derived_key(settings.SECRET_KEY).decode(),
     }
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
