@@ -20,7 +20,9 @@ export PG_EXTRA_OPTS="-c shared_buffers=1GB"
 # shellcheck source=.ci/services.sh
 source .ci/services.sh
 cleanup() {
-    [ -n "${GUNICORN_PID:-}" ] && kill "$GUNICORN_PID" 2>/dev/null && wait "$GUNICORN_PID" 2>/dev/null
+    for pid in "${GUNICORN_PID:-}" "${CELERY_PID:-}" "${RECEIVER_PID:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
     services_stop
 }
 trap cleanup EXIT
@@ -69,7 +71,26 @@ gunicorn_stop
 # Then everything as deployed, the log on.
 gunicorn_start
 $PY bench/load.py --targets "$SERVICES_DIR/targets.json" ${QUICK:+--quick} --out "$OUT" --pids "$PIDS"
-cat "$OUT.off" >> "$OUT" && rm "$OUT.off"
+gunicorn_stop
+# Last, the sync once more with a webhook on its org, to a receiver that takes 200 ms per
+# delivery, delivered as in production by a Celery worker with beat: what a slow
+# receiver costs the SCIM path (the worker's CPU is counted too).
+HOOK_PORT=${BENCH_HOOK_PORT:-26800}
+$PY bench/webhook_receiver.py --port "$HOOK_PORT" --delay 0.2 > "$SERVICES_DIR/receiver.log" 2>&1 &
+RECEIVER_PID=$!
+export WEBHOOK_ALLOW_PRIVATE_TARGETS=true
+$PY manage.py webhooks add bench-sync "http://127.0.0.1:$HOOK_PORT/hooks" --json > /dev/null
+$PY -m celery -A commandcenter worker --beat --pool solo --concurrency 1 -l warning \
+    --schedule "$SERVICES_DIR/beat-schedule" > "$SERVICES_DIR/celery.log" 2>&1 &
+CELERY_PID=$!
+gunicorn_start
+$PY bench/load.py --targets "$SERVICES_DIR/targets.json" ${QUICK:+--quick} --out "$OUT.hook" \
+    --pids "$PIDS,celery=$CELERY_PID" --sync-only "webhook to a 200 ms receiver"
+kill "$CELERY_PID" && wait "$CELERY_PID" || true
+kill "$RECEIVER_PID" && wait "$RECEIVER_PID" || true
+CELERY_PID= RECEIVER_PID=
+cat "$OUT.off" "$OUT.hook" >> "$OUT" && rm "$OUT.off" "$OUT.hook"
+echo "Webhook pass: $(tail -1 "$SERVICES_DIR/receiver.log") by the worker during it" >> "$OUT"
 $PY bench/db_ceiling.py >> "$OUT"
 {
     echo
