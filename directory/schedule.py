@@ -71,6 +71,14 @@ class Job:
         """As beat's `schedule`: the crontab, or the interval in seconds."""
         return self.every.total_seconds() if self.every else self.crontab()
 
+    def beat_entry(self) -> dict[str, Any]:
+        """As an entry of beat's schedule. A job run every few seconds expires unrun
+        after that long, so a busy worker never piles them up."""
+        entry: dict[str, Any] = {"task": self.task, "schedule": self.schedule()}
+        if self.every:
+            entry["options"] = {"expires": self.every.total_seconds()}
+        return entry
+
     def crontab(self) -> crontab:
         minute, hour, day_of_month, month_of_year, day_of_week = self.cron.split()
         return crontab(
@@ -131,4 +139,4 @@ SCHEDULE = (
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
     """The table as Celery beat's `beat_schedule` setting."""
-    return {job.name: {"task": job.task, "schedule": job.schedule()} for job in SCHEDULE}
+    return {job.name: job.beat_entry() for job in SCHEDULE}

@@ -54,8 +54,10 @@ RETRY_WINDOW = timedelta(days=3)
 TIMEOUT = 5.0  # seconds, to connect and for the whole answer
 RESPONSE_EXCERPT = 1024  # bytes of the answer kept in the delivery log
 LEASE = timedelta(minutes=2)
-# One run sends at most this many changes per endpoint, so every endpoint gets a turn.
+# One run sends at most this many changes per endpoint, for at most RUN_SECONDS in all,
+# so every endpoint gets a turn and a worker's shutdown never waits long.
 BATCH = 200
+RUN_SECONDS = 20.0
 
 
 def retry_delay(failures: int, *, rand: random.Random | None = None) -> timedelta:
@@ -143,12 +145,15 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
             logger.exception("Could not email the admins of %s", endpoint.org.slug)
 
 
-def endpoint_deliver(endpoint: WebhookEndpoint, *, limit: int = BATCH) -> int:
-    """Send the endpoint's pending changes in order until one fails or `limit` were
-    sent; returns how many were delivered. The caller holds the endpoint's lease."""
+def endpoint_deliver(
+    endpoint: WebhookEndpoint, *, limit: int = BATCH, until: float | None = None
+) -> int:
+    """Send the endpoint's pending changes in order until one fails, `limit` were sent
+    or the clock (time.monotonic) passes `until`; returns how many were delivered. The
+    caller holds the endpoint's lease."""
     delivered = 0
     org = endpoint.org
-    while delivered < limit:
+    while delivered < limit and (until is None or time.monotonic() < until):
         after = Cursor(endpoint.cursor_txid, endpoint.cursor_id)
         try:
             page = change_feed(org=org, after=after, limit=min(100, limit))
@@ -163,6 +168,9 @@ def endpoint_deliver(endpoint: WebhookEndpoint, *, limit: int = BATCH) -> int:
             if not endpoint.wants(change.type):
                 endpoint.cursor_txid, endpoint.cursor_id = change.txid, change.pk
                 continue
+            if delivered >= limit or (until is not None and time.monotonic() >= until):
+                endpoint.save(update_fields=["cursor_txid", "cursor_id"])
+                return delivered
             now = timezone.now()
             attempt = send(endpoint, change, now=now)
             WebhookDelivery.objects.create(
@@ -214,11 +222,14 @@ def deliveries_run(*, now: datetime | None = None) -> int:
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     )
     delivered = 0
+    until = time.monotonic() + RUN_SECONDS
     for endpoint in due.select_related("org"):
+        if time.monotonic() >= until:
+            break  # the next run, seconds from now, goes on
         if not _claim(endpoint, now):
             continue
         try:
-            delivered += endpoint_deliver(endpoint)
+            delivered += endpoint_deliver(endpoint, until=until)
         except Exception:
             logger.exception("Webhook delivery to %s failed", endpoint.url)
         finally:

@@ -32,7 +32,10 @@ def test_beats_entries_are_the_tables() -> None:
     beat = celery_app.conf.beat_schedule
     assert sorted(beat) == sorted(job.name for job in SCHEDULE)
     for job in SCHEDULE:
-        assert beat[job.name] == {"task": job.task, "schedule": job.schedule()}
+        assert beat[job.name]["task"] == job.task
+        assert beat[job.name]["schedule"] == job.schedule()
+        if job.every:  # a run every few seconds is dropped rather than queued up
+            assert beat[job.name]["options"] == {"expires": job.every.total_seconds()}
         assert job.task in celery_app.tasks  # a task a worker knows by that name
 
 

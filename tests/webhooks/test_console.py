@@ -40,7 +40,10 @@ def test_an_admin_adds_an_endpoint_and_sees_its_secret_once(
     assert endpoint.event_types == ["user.created", "user.deleted"]
     again = client.get("/o/acme/settings/webhooks/").content.decode()
     assert secret.group(1) not in again and receiver.url in again
-    assert secret.group(1) not in client.get(f"/o/acme/settings/webhooks/{endpoint.id}/").content.decode()
+    assert (
+        secret.group(1)
+        not in client.get(f"/o/acme/settings/webhooks/{endpoint.id}/").content.decode()
+    )
 
 
 def test_a_url_that_cannot_be_delivered_to_is_refused_on_the_form(
@@ -87,7 +90,9 @@ def test_another_orgs_admin_gets_404_on_every_page_and_action(
     client = _client(other_admin)
     eid = hook.endpoint.id
     assert client.get("/o/acme/settings/webhooks/").status_code == 404
-    assert client.post("/o/acme/settings/webhooks/", {"url": "https://x.example/"}).status_code == 404
+    assert (
+        client.post("/o/acme/settings/webhooks/", {"url": "https://x.example/"}).status_code == 404
+    )
     for slug in ("acme", "globex"):
         assert client.get(f"/o/{slug}/settings/webhooks/{eid}/").status_code == 404
         for action in ("test", "retry", "replay", "rotate", "disable", "remove"):
