@@ -100,3 +100,18 @@ def test_another_orgs_admin_gets_404_on_every_page_and_action(
             assert r.status_code == 404, (slug, action)
     assert WebhookEndpoint.objects.get().enabled is True
     assert Client().get("/o/acme/settings/webhooks/").status_code == 302  # signed out
+
+
+def test_operators_see_endpoints_and_deliveries_in_the_django_admin_and_write_nothing(
+    org: Org, hook: IssuedSecret, receiver: Receiver
+) -> None:
+    user_create(org=org, fields=UserFields(user_name="ada@acme.example"), actor=OPERATOR)
+    deliveries_run()
+    ops = Client()
+    ops.force_login(User.objects.create_superuser("ops@example.com", "ops@example.com", "x"))
+    listing = ops.get("/admin/webhooks/webhookendpoint/").content.decode()
+    assert receiver.url in listing
+    assert ops.get("/admin/webhooks/webhookdelivery/").status_code == 200
+    assert ops.get("/admin/webhooks/webhookendpoint/add/").status_code == 403
+    page = ops.get(f"/admin/webhooks/webhookendpoint/{hook.endpoint.pk}/change/").content.decode()
+    assert hook.secret not in page
