@@ -46,6 +46,13 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def encryption_env() -> dict[str, str]:
+    """FIELD_ENCRYPTION_KEYS for a process the test starts with a SECRET_KEY of its own:
+    the secrets this process stores (webhook signing secrets) must be readable there."""
+    keys = ",".join(settings.FIELD_ENCRYPTION_KEYS) or _derived_key(settings.SECRET_KEY).decode()
+    return {"FIELD_ENCRYPTION_KEYS": keys}
+
+
 @pytest.fixture
 def worker(broker_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     queue = f"test-{uuid.uuid4().hex[:8]}"
@@ -59,10 +66,7 @@ def worker(broker_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "EMAIL_FILE_PATH": str(outbox),
         # A test's webhook receiver listens on 127.0.0.1.
         "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
-        # The secrets this process stored (webhook signing secrets), readable there.
-        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS)
-        or _derived_key(settings.SECRET_KEY).decode(),
-    }
+    } | encryption_env()
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
         [

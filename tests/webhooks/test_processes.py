@@ -18,7 +18,13 @@ from directory.models import Org
 from directory.services import UserFields, user_create
 from tests.actors import OPERATOR
 from tests.conftest import free_port
-from tests.test_celery_worker import ROOT, _database_url, broker_url, worker  # noqa: F401
+from tests.test_celery_worker import (  # noqa: F401 (fixtures)
+    ROOT,
+    _database_url,
+    broker_url,
+    encryption_env,
+    worker,
+)
 from tests.webhooks.conftest import Receiver
 from webhooks.services import IssuedSecret
 from webhooks.tasks import webhooks_deliver
@@ -59,11 +65,15 @@ def test_embedded_mode_delivers_from_the_scheduler_of_serve(
     org: Org, hook: IssuedSecret, receiver: Receiver, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("REDIS_URL", "SECRET_KEY", "SECRET_KEY_FILE", "SITE_URL")
-    } | {"DATABASE_URL": _database_url(), "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}
+    env = (
+        {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("REDIS_URL", "SECRET_KEY", "SECRET_KEY_FILE", "SITE_URL")
+        }
+        | {"DATABASE_URL": _database_url(), "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"}
+        | encryption_env()
+    )
     log = (tmp_path / "serve.log").open("w")
     serve = subprocess.Popen(
         [
