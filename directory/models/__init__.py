@@ -4,6 +4,7 @@ rules live in directory.services. One module per subject; every model is importe
 here, where Django and the rest of the code find them."""
 
 from directory.models.fields import NameKeyField
+from directory.models.ldap import LdapDirectory, LdapSyncRun
 from directory.models.orgs import IdentityProvider, Org, OrgAdmin, ScimDirectory
 from directory.models.people import EndUser, Group, Membership, Source, UserEmail
 from directory.models.records import AuditEvent, ProvisioningEvent, ScimRequest, SummaryLog
@@ -15,6 +16,8 @@ __all__ = [
     "EndUserSession",
     "Group",
     "IdentityProvider",
+    "LdapDirectory",
+    "LdapSyncRun",
     "Membership",
     "NameKeyField",
     "Org",
