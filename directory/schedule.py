@@ -99,7 +99,12 @@ DEPROVISION_GRACE = Job(
     "directory.tasks.deprovision_grace_expire",
     "40 * * * *",  # https://crontab.guru/#40_*_*_*_* : minute 40 of every hour
 )
-SCHEDULE = (SUMMARIES, EVENTS_PRUNE, SCIM_REQUESTS_PRUNE, DEPROVISION_GRACE)
+LDAP_SYNC = Job(
+    "ldap-sync-hourly",
+    "directory.tasks.ldap_sync_dispatch",
+    "25 * * * *",  # https://crontab.guru/#25_*_*_*_* : minute 25 of every hour
+)
+SCHEDULE = (SUMMARIES, EVENTS_PRUNE, SCIM_REQUESTS_PRUNE, DEPROVISION_GRACE, LDAP_SYNC)
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:

@@ -11,9 +11,12 @@ from datetime import datetime
 from celery import shared_task
 
 from directory import summaries
+from directory.errors import Conflict, NotFound
 from directory.models import Org
 from directory.schedule import SUMMARIES
 from directory.services import scim_requests
+from directory.services.ldap_sync import ldap_sync as ldap_sync_service
+from directory.services.ldap_sync import ldap_sync_due
 from directory.services.users import users_grace_expired_delete
 
 logger = logging.getLogger(__name__)
@@ -56,3 +59,26 @@ def scim_requests_prune() -> int:
     """Daily (directory.schedule): drop provisioning log entries older than the
     retention period."""
     return scim_requests.scim_requests_prune()
+
+
+@shared_task(ignore_result=True)
+def ldap_sync_dispatch() -> int:
+    """Hourly (directory.schedule): queue a sync of every org whose LDAP directory is on."""
+    due = ldap_sync_due()
+    for org_id in due:
+        ldap_sync.delay(org_id)
+    return len(due)
+
+
+# No retries: a failed run is recorded (its error in the console) and the next hour's
+# run tries again.
+@shared_task(ignore_result=True)
+def ldap_sync(org_id: int) -> str:
+    org = Org.objects.filter(pk=org_id).first()
+    if org is None:
+        return "deleted"
+    try:
+        return ldap_sync_service(org=org, trigger="schedule").status
+    except (NotFound, Conflict) as e:  # removed meanwhile, or a run already holds it
+        logger.info("LDAP sync of %s skipped: %s", org.slug, e)
+        return "skipped"

@@ -14,6 +14,7 @@ from commandcenter.celery import app as celery_app
 from directory.schedule import (
     DEPROVISION_GRACE,
     EVENTS_PRUNE,
+    LDAP_SYNC,
     SCHEDULE,
     SCIM_REQUESTS_PRUNE,
     SUMMARIES,
@@ -73,9 +74,11 @@ def test_after_its_first_run_the_embedded_scheduler_waits_for_the_tables_times()
         EVENTS_PRUNE.name: datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC),
         SCIM_REQUESTS_PRUNE.name: datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC),
         DEPROVISION_GRACE.name: H + timedelta(minutes=40, seconds=5),
+        LDAP_SYNC.name: H + timedelta(minutes=25, seconds=5),
     }
-    assert scheduler.due(H + timedelta(minutes=39)) == []
-    assert scheduler.due(H + timedelta(minutes=59)) == [DEPROVISION_GRACE]
+    assert scheduler.due(H + timedelta(minutes=25)) == []
+    assert scheduler.due(H + timedelta(minutes=39)) == [LDAP_SYNC]
+    assert scheduler.due(H + timedelta(minutes=59)) == [DEPROVISION_GRACE, LDAP_SYNC]
     assert scheduler.due(datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC)) == list(SCHEDULE)
 
 

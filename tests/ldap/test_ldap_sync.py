@@ -310,3 +310,23 @@ def test_a_run_holding_the_directory_blocks_a_second_one(org: Org, ldap: LdapDir
     LdapDirectory.objects.filter(pk=ldap.pk).update(running_since=timezone.now())
     with pytest.raises(Conflict):
         ldap_sync(org=org)
+
+
+def test_the_hourly_job_syncs_every_org_whose_ldap_is_on(
+    org: Org, other_org: Org, ldap_tree: Tree
+) -> None:
+    from directory.schedule import LDAP_SYNC, SCHEDULE
+    from directory.services.ldap_directory import ldap_enabled_set
+    from directory.tasks import ldap_sync_dispatch
+
+    assert LDAP_SYNC in SCHEDULE
+    configure(org, ldap_tree)
+    configure(other_org, ldap_tree)
+    ldap_enabled_set(org=other_org, enabled=False, actor=OPERATOR)
+    _people(ldap_tree, 2)
+
+    assert ldap_sync_dispatch.apply().get() == 1
+
+    assert org.users.count() == 2
+    assert not other_org.users.exists()
+    assert org.ldap_runs.get().trigger == "schedule"
