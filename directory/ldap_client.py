@@ -16,7 +16,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import ldap3
+from django.conf import settings as django_settings
 from ldap3.core import exceptions as ldap_errors
+
+from directory.outbound import OutboundError, address_for
 
 # The simple paged results control (RFC 2696).
 _PAGED_RESULTS = "1.2.840.113556.1.4.319"
@@ -65,20 +68,34 @@ def _server(settings: LdapSettings, ca_file: str | None) -> ldap3.Server:
         raise LdapError(
             "An ldaps:// URL goes with TLS from the start, an ldap:// URL with StartTLS or none"
         )
+    try:
+        port = parts.port or (636 if use_ssl else 389)
+    except ValueError:
+        raise LdapError(f"{settings.url!r} has an invalid port") from None
     tls = None
     if settings.security != "none":
         tls = ldap3.Tls(
             validate=ssl.CERT_REQUIRED,
             version=ssl.PROTOCOL_TLS_CLIENT,
             ca_certs_file=ca_file,
+            # The socket goes to the checked address; the certificate must name the host.
+            valid_names=[parts.hostname],
+            sni=parts.hostname,
         )
+    elif not getattr(django_settings, "OUTBOUND_ALLOW_PRIVATE", False):
+        raise LdapError(
+            "Unencrypted LDAP sends the bind password in clear: use ldaps:// or StartTLS "
+            "(plain ldap:// is for development, with OUTBOUND_ALLOW_PRIVATE on)"
+        )
+    # The outbound policy (directory.outbound): an org admin's URL never reaches a
+    # private, loopback or link-local address of ours, and DNS is asked once.
     try:
-        port = parts.port
-    except ValueError:
-        raise LdapError(f"{settings.url!r} has an invalid port") from None
+        address = address_for(parts.hostname, port)
+    except OutboundError as e:
+        raise LdapError(f"Cannot reach {settings.url}: {e}") from None
     return ldap3.Server(
-        parts.hostname,
-        port=port or (636 if use_ssl else 389),
+        address,
+        port=port,
         use_ssl=use_ssl,
         tls=tls,
         get_info=ldap3.NONE,

@@ -30,3 +30,9 @@ def configure(org: Org, tree: Tree, **overrides: Any) -> LdapDirectory:
 @pytest.fixture
 def ldap(org: Org, ldap_tree: Tree) -> LdapDirectory:
     return configure(org, ldap_tree)
+
+
+@pytest.fixture(autouse=True)
+def _ldap_on_loopback(settings: Any) -> None:
+    # slapd listens on 127.0.0.1 over plain ldap://, which only development allows.
+    settings.OUTBOUND_ALLOW_PRIVATE = True

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -330,3 +331,18 @@ def test_the_hourly_job_syncs_every_org_whose_ldap_is_on(
     assert org.users.count() == 2
     assert not other_org.users.exists()
     assert org.ldap_runs.get().trigger == "schedule"
+
+
+def test_without_the_development_setting_loopback_and_plain_ldap_are_refused(
+    org: Org, ldap_tree: Tree, settings: Any
+) -> None:
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    configure(org, ldap_tree)
+    run = ldap_sync(org=org)
+    assert run.status == LdapSyncRun.Status.FAILED
+    assert "Unencrypted LDAP sends the bind password in clear" in run.error
+
+    configure(org, ldap_tree, security="starttls")
+    run = ldap_sync(org=org)
+    assert "resolves to 127.0.0.1, a private, loopback or reserved address: refused" in run.error
+    assert not org.users.exists()
