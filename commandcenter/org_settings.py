@@ -122,6 +122,8 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
         "delete_form": ConfirmSlugForm(slug=org.slug),
         "access_groups": access_groups,
         "outside_access_groups": selectors.user_list(org=org, seat="access").count(),
+        "ldap": selectors.ldap_directory_find(org=org),
+        "ldap_last_run": selectors.ldap_last_run(org=org),
         "section": "settings",
     }
     context.update(extra)
