@@ -62,12 +62,19 @@ class LdapForm(forms.Form):
         label="User filter",
         max_length=1000,
         required=False,
-        help_text="Empty: the preset's, " + " or ".join(f[0] for f in DEFAULT_FILTERS.values()),
+        help_text="Empty: the preset's: OpenLDAP "
+        f"{DEFAULT_FILTERS['openldap'][0]}, Active Directory {DEFAULT_FILTERS['ad'][0]}",
     )
     group_base = forms.CharField(
         label="Group base DN", max_length=500, required=False, help_text="Empty: no groups"
     )
-    group_filter = forms.CharField(label="Group filter", max_length=1000, required=False)
+    group_filter = forms.CharField(
+        label="Group filter",
+        max_length=1000,
+        required=False,
+        help_text="Empty: the preset's: OpenLDAP "
+        f"{DEFAULT_FILTERS['openldap'][1]}, Active Directory {DEFAULT_FILTERS['ad'][1]}",
+    )
     user_name_attribute = forms.CharField(
         label="userName from",
         max_length=100,
