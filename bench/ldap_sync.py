@@ -101,7 +101,8 @@ def main() -> None:
                             c.modify(
                                 dn, {"mail": [(ldap3.MODIFY_REPLACE, [f"r{i}@bench.example"])]}
                             )
-                label = f"third sync ({args.users // step // 2} renamed, {args.users // step // 2} deleted)"
+                changed = args.users // step // 2
+                label = f"third sync ({changed} renamed, {changed} deleted)"
             started = time.monotonic()
             run = ldap_sync(org=org, trigger="bench")
             seconds = time.monotonic() - started
@@ -113,14 +114,15 @@ def main() -> None:
                 f"{t['failed']} | {t['groups_created']} / {t['groups_updated']} | "
                 f"{_rss_mib():.0f} MiB |"
             )
+        size = f"{args.users:,} users in {args.groups} groups, pages of {args.page_size}"
+        print(f"\n### LDAP sync, {size}\n")
         print(
-            f"\n### LDAP sync, {args.users:,} users in {args.groups} groups, pages of {args.page_size}\n"
+            f"slapd loaded with ldapadd in {loaded:.1f} s; this process's peak memory "
+            f"before the first sync {before:.0f} MiB.\n"
         )
         print(
-            f"slapd loaded with ldapadd in {loaded:.1f} s; this process's peak memory before the first sync {before:.0f} MiB.\n"
-        )
-        print(
-            "| run | time | users created / updated / disabled / deleted / failed | groups created / updated | peak memory (RSS, process) |"
+            "| run | time | users created / updated / disabled / deleted / failed "
+            "| groups created / updated | peak memory (RSS, process) |"
         )
         print("|---|---|---|---|---|")
         print("\n".join(rows))
