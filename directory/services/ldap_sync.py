@@ -215,6 +215,14 @@ def _users_page(run: _Run, page: list[MappedUser]) -> None:
     totals.users_seen += len(page)
     ids = [m.stable_id for m in page if m.stable_id]
     known = {u.ldap_id: u for u in org.users.filter(ldap_id__in=ids)}
+    # The userNames of the entries not yet linked, in one query too: most are free, and
+    # those go straight to user_create.
+    keys = [
+        user_name_key(m.fields.user_name.strip())
+        for m in page
+        if m.stable_id and m.fields.user_name and m.stable_id not in known
+    ]
+    taken = set(org.users.filter(user_name_key__in=keys).values_list("user_name_key", flat=True))
     for mapped in page:
         if not mapped.stable_id:
             _failure(run, mapped=mapped, message=f"no {run.mapping['stable_id']}: skipped")
@@ -226,7 +234,8 @@ def _users_page(run: _Run, page: list[MappedUser]) -> None:
         user = known.get(mapped.stable_id)
         try:
             if user is None:
-                _user_new(run, mapped)
+                key = user_name_key(mapped.fields.user_name.strip())
+                _user_new(run, mapped, name_taken=key in taken)
             elif user.source != Source.LDAP:
                 totals.skipped += 1  # SCIM took it over: SCIM's now
             elif _unchanged(user, mapped):
@@ -237,26 +246,30 @@ def _users_page(run: _Run, page: list[MappedUser]) -> None:
             _failure(run, mapped=mapped, message=e.message)
 
 
-def _user_new(run: _Run, mapped: MappedUser) -> None:
+def _user_new(run: _Run, mapped: MappedUser, *, name_taken: bool) -> None:
     org, totals = run.org, run.totals
+    if not name_taken:
+        if not mapped.fields.active:
+            return  # disabled in LDAP and not here: nothing to create
+        # user_create checks the name again under its lock: a user created meanwhile is
+        # a Conflict, which the caller records as this entry's failure.
+        user = user_create(
+            org=org,
+            fields=mapped.fields,
+            source=Source.LDAP,
+            actor=run.actor,
+            ldap_id=mapped.stable_id,
+        )
+        totals.created += 1
+        _remember(run, mapped, user.id)
+        return
     with transaction.atomic():
         existing = (
             org.users.select_for_update()
             .filter(user_name_key=user_name_key(mapped.fields.user_name.strip()))
             .first()
         )
-        if existing is None:
-            if not mapped.fields.active:
-                return  # disabled in LDAP and not here: nothing to create
-            user = user_create(
-                org=org,
-                fields=mapped.fields,
-                source=Source.LDAP,
-                actor=run.actor,
-                ldap_id=mapped.stable_id,
-            )
-            totals.created += 1
-            _remember(run, mapped, user.id)
+        if existing is None:  # deleted meanwhile: the next run creates it
             return
         if existing.source == Source.SCIM:
             totals.skipped += 1  # one source per user, and SCIM wins
