@@ -346,3 +346,16 @@ def test_without_the_development_setting_loopback_and_plain_ldap_are_refused(
     run = ldap_sync(org=org)
     assert "resolves to 127.0.0.1, a private, loopback or reserved address: refused" in run.error
     assert not org.users.exists()
+
+
+def test_the_bind_password_is_a_secret_the_operators_reencrypt_and_the_admin_hides(
+    org: Org, ldap: LdapDirectory, admin_client: Any
+) -> None:
+    from directory.encryption import encrypted_fields
+    from tests.ldap_server import ADMIN_PASSWORD
+
+    assert (LdapDirectory, "bind_password") in encrypted_fields()
+    page = admin_client.get(f"/admin/directory/ldapdirectory/{ldap.pk}/change/")
+    assert page.status_code == 200 and ldap.url.encode() in page.content
+    assert ADMIN_PASSWORD.encode() not in page.content and b"bind_password" not in page.content
+    assert admin_client.get("/admin/directory/ldapdirectory/add/").status_code == 403
