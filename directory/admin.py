@@ -155,7 +155,7 @@ class LdapSyncRunModelAdmin(admin.ModelAdmin[LdapSyncRun]):
     list_display = ["org", "started_at", "trigger", "status", "finished_at"]
     list_filter = ["status", "trigger"]
     search_fields = ["org__slug"]
-    readonly_fields = ["org", "started_at", "finished_at", "trigger", "status", "totals", "error"]
+    readonly_fields = ("org", "started_at", "finished_at", "trigger", "status", "totals", "error")
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
