@@ -257,17 +257,7 @@ def _user_take_from_ldap(
     if user.removed_by_idp_at is not None:
         user.removed_by_idp_at = None
         user.active = False  # _user_apply sees the activation and assigns a seat
-    left, _ = Membership.objects.filter(user=user, group__source=Source.LDAP).delete()
-    change = _user_apply(
-        user=user,
-        fields=fields,
-        directory=directory,
-        actor=actor,
-        note=f"Taken over from LDAP by SCIM; left {left} LDAP group(s)",
-    )
-    if left:
-        _access_refresh(org=user.org, directory=directory, user_ids=[user.id])
-    return change.user
+    return _user_apply(user=user, fields=fields, directory=directory, actor=actor).user
 
 
 def _user_revive(
@@ -368,6 +358,10 @@ def _user_apply(
     for name in USER_FIELD_NAMES:
         setattr(user, name, getattr(fields, name))
     user.user_name = new_user_name
+    # SCIM writing to a user LDAP synced (a create of its userName, or an update after
+    # the IdP found it by a filter) takes it over: it leaves its LDAP groups below, and
+    # LDAP runs leave it alone from then on.
+    from_ldap = directory is not None and user.source == Source.LDAP
     if directory is not None:
         # Whoever the IdP updates joins its directory (after a directory was deleted
         # and SCIM enabled again, existing users are linked, not duplicated).
@@ -414,6 +408,12 @@ def _user_apply(
             message = "No seat left for this user"
             details["no_seat"] = True
 
+    if from_ldap:
+        left, _ = Membership.objects.filter(user=user, group__source=Source.LDAP).delete()
+        if left:
+            _access_refresh(org=org, directory=directory, user_ids=[user.id])
+        note = f"Taken over from LDAP by SCIM; left {left} LDAP group(s)"
+        details["takeover"] = "ldap"
     if note:
         message = f"{note}; {message}" if message else note
         details["note"] = note

@@ -76,3 +76,24 @@ def test_an_ldap_entry_whose_username_scim_already_has_is_skipped(
 
     assert run.totals["skipped"] == 1 and run.totals["created"] == 0
     assert org.users.get().source == "scim"
+
+
+def test_an_idp_that_finds_the_ldap_user_and_patches_it_takes_it_over_too(
+    org: Org, directory: ScimDirectory, token: str, ldap: LdapDirectory, ldap_tree: Tree
+) -> None:
+    ldap_tree.add_group("Ops", [ldap_tree.add_user("ken", given="Ken", sn="Thompson")])
+    ldap_sync(org=org)
+    scim = ScimClient(directory, token)
+
+    found = scim.get("/Users", {"filter": 'userName eq "ken@example.org"'}).json()
+    assert found["totalResults"] == 1
+    user_id = found["Resources"][0]["id"]
+    r = scim.patch_ops(
+        f"/Users/{user_id}", {"op": "replace", "path": "title", "value": "Unix author"}
+    )
+
+    assert r.status_code == 200, r.content
+    user = org.users.get()
+    assert (user.source, user.title) == ("scim", "Unix author")
+    assert not org.groups.get(display_name="Ops").members.exists()
+    assert ldap_sync(org=org).totals["skipped"] == 1
