@@ -164,7 +164,7 @@ def _sync(*, ldap: LdapDirectory, org: Org, actor: Actor, totals: Totals) -> Non
                     _group_entry(run, entry, groups, nested, groups_seen)
     for group, member_dns in nested:
         refused = [dn for dn in member_dns if dn.lower() in groups]
-        if refused:
+        if refused and refused[:20] != _last_refusal(group):
             shown = ", ".join(refused[:5]) + (
                 f" and {len(refused) - 5} more" if len(refused) > 5 else ""
             )
@@ -181,6 +181,22 @@ def _sync(*, ldap: LdapDirectory, org: Org, actor: Actor, totals: Totals) -> Non
     if ldap.group_base:
         _groups_gone(run, groups_seen)
     _users_gone(run)
+
+
+def _last_refusal(group: Group) -> list[str] | None:
+    """The nested groups the group's last refusal named: an hourly run says it again only
+    when they changed, so the Events page and the summaries are not filled with it."""
+    event = (
+        ProvisioningEvent.objects.filter(
+            org_id=group.org_id,
+            resource_id=group.id,
+            action=ProvisioningEvent.Action.GROUP_MEMBERS,
+            outcome=ProvisioningEvent.Outcome.FAILURE,
+        )
+        .order_by("-id")
+        .first()
+    )
+    return None if event is None else list(event.details.get("nested", []))
 
 
 def _unchanged(user: EndUser, mapped: MappedUser) -> bool:

@@ -197,6 +197,13 @@ def test_a_nested_group_is_refused_with_an_event(
     refusal = org.events.get(resource_id=outer.id, outcome=ProvisioningEvent.Outcome.FAILURE)
     assert refusal.message.startswith("Nested groups are not supported")
     assert inner in refusal.message
+    # Said once, not every hour; again when the nested groups change.
+    ldap_sync(org=org)
+    assert org.events.filter(outcome=ProvisioningEvent.Outcome.FAILURE).count() == 1
+    other = ldap_tree.add_group("Other", [dns[0]])
+    ldap_tree.modify(ldap_tree.group_dn("Outer"), member=[dns[1], inner, other])
+    ldap_sync(org=org)
+    assert org.events.filter(outcome=ProvisioningEvent.Outcome.FAILURE).count() == 2
 
 
 def test_wrong_credentials_fail_the_run_and_change_nothing(org: Org, ldap_tree: Tree) -> None:
