@@ -148,6 +148,7 @@ class Tree:
         if given:
             attributes["givenName"] = given
         attributes.update(extra)
+        attributes = {k: v for k, v in attributes.items() if v not in (None, [])}
         with self.server.connection() as c:
             c.add(self.user_dn(uid), ["inetOrgPerson"], attributes)
         return self.user_dn(uid)

@@ -64,6 +64,11 @@ logger = logging.getLogger(__name__)
 
 # A claim older than this belongs to a run that died (its process was killed).
 STALE_CLAIM = timedelta(hours=1)
+# An entry that cannot be synced (no userName, a userName another entry has) fails again
+# every hour until someone fixes it in LDAP: its event is written once a day, and a run
+# writes at most this many (the run's totals count every failure).
+FAILURE_REPEAT = timedelta(days=1)
+MAX_FAILURE_EVENTS = 20
 
 
 @dataclass
@@ -92,6 +97,8 @@ class _Run:
     seen: set[str]
     by_dn: dict[str, uuid.UUID]
     by_login: dict[str, uuid.UUID]
+    # Failure events this run wrote (at most MAX_FAILURE_EVENTS; the totals count all).
+    failure_events: int = 0
 
 
 def ldap_sync(*, org: Org, trigger: str = "schedule") -> LdapSyncRun:
@@ -210,13 +217,25 @@ def _unchanged(user: EndUser, mapped: MappedUser) -> bool:
 
 def _failure(run: _Run, *, mapped: MappedUser, message: str) -> None:
     run.totals.failed += 1
+    if run.failure_events >= MAX_FAILURE_EVENTS:
+        return
+    text = f"{mapped.dn}: {message}"
+    recent = run.org.events.filter(
+        created_at__gte=timezone.now() - FAILURE_REPEAT,
+        outcome=ProvisioningEvent.Outcome.FAILURE,
+        client=run.actor.client[:255],
+        message=text,
+    )
+    if recent.exists():
+        return
+    run.failure_events += 1
     _event(
         org=run.org,
         action=ProvisioningEvent.Action.USER_CREATE,
         outcome=ProvisioningEvent.Outcome.FAILURE,
         directory=None,
         actor=run.actor,
-        message=f"{mapped.dn}: {message}",
+        message=text,
     )
 
 

@@ -366,3 +366,23 @@ def test_the_bind_password_is_a_secret_the_operators_reencrypt_and_the_admin_hid
     assert page.status_code == 200 and ldap.url.encode() in page.content
     assert ADMIN_PASSWORD.encode() not in page.content and b"bind_password" not in page.content
     assert admin_client.get("/admin/directory/ldapdirectory/add/").status_code == 403
+
+
+def test_an_entry_that_cannot_sync_is_counted_every_run_and_said_once_a_day(
+    org: Org, ldap: LdapDirectory, ldap_tree: Tree
+) -> None:
+    from directory.services import ldap_sync as module
+
+    ldap_tree.add_user("nomail", mail=[])
+    for i in range(module.MAX_FAILURE_EVENTS + 3):
+        ldap_tree.add_user(f"dup{i}", mail="same@example.org")
+
+    run = ldap_sync(org=org)
+
+    assert run.totals["created"] == 1  # the first entry with same@example.org
+    assert run.totals["failed"] == 1 + module.MAX_FAILURE_EVENTS + 2
+    failures = org.events.filter(outcome=ProvisioningEvent.Outcome.FAILURE)
+    assert failures.count() == module.MAX_FAILURE_EVENTS
+    assert failures.filter(message__endswith="no mail: skipped").exists()
+    assert ldap_sync(org=org).totals["failed"] == run.totals["failed"]
+    assert failures.count() == module.MAX_FAILURE_EVENTS + 3  # the rest, once
