@@ -386,3 +386,29 @@ def test_an_entry_that_cannot_sync_is_counted_every_run_and_said_once_a_day(
     assert failures.filter(message__endswith="no mail: skipped").exists()
     assert ldap_sync(org=org).totals["failed"] == run.totals["failed"]
     assert failures.count() == module.MAX_FAILURE_EVENTS + 3  # the rest, once
+
+
+def test_an_ldap_runs_changes_are_in_the_hourly_summary(
+    org: Org, admin: Any, ldap: LdapDirectory, ldap_tree: Tree
+) -> None:
+    from datetime import timedelta
+
+    import time_machine
+    from django.core import mail
+    from django.utils import timezone
+
+    from directory.summaries import summary_send
+
+    _people(ldap_tree, 2)
+    configure(org, ldap_tree)
+    ldap_sync(org=org)
+    configure(org, ldap_tree, bind_password="wrong")
+    ldap_sync(org=org)
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+
+    with time_machine.travel(hour + timedelta(hours=1, seconds=3), tick=False):
+        summary_send(org=org, hour=hour)
+
+    body = mail.outbox[0].body
+    assert "LDAP sync failed: The server refused the bind DN and password" in body
+    assert "3 events: 2 successes, 1 failure" in body and "Create user: 2" in body
