@@ -1,6 +1,7 @@
 """A real OpenLDAP server for the tests and the benchmark: Debian's slapd on 127.0.0.1
 on a free port, with a generated slapd.conf (mdb backend; the core, cosine,
-inetorgperson and nis schemas) in a temporary directory, stopped at the end."""
+inetorgperson and nis schemas, and msuser for Active Directory-shaped entries) in a
+temporary directory, stopped at the end."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from typing import Any
 import ldap3
 
 SLAPD = "/usr/sbin/slapd"
-SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
+# msuser: Active Directory's user and group classes, for AD-shaped entries (objectGUID,
+# userAccountControl, userPrincipalName, sAMAccountName).
+SCHEMAS = ("core", "cosine", "inetorgperson", "nis", "msuser")
 SUFFIX = "dc=example,dc=org"
 ADMIN_DN = f"cn=admin,{SUFFIX}"
 ADMIN_PASSWORD = "admin-secret"
@@ -107,6 +110,14 @@ index entryUUID eq
         )
 
 
+# What msuser's top class requires of every entry (AD fills these in itself).
+_AD_MUST = {
+    "instanceType": "4",
+    "nTSecurityDescriptor": b"\x01\x00",
+    "objectCategory": "CN=Person,CN=Schema,CN=Configuration,DC=corp,DC=example",
+}
+
+
 @dataclass
 class Tree:
     """A subtree of the server of one test's own (ou=people and ou=groups under it),
@@ -166,6 +177,41 @@ class Tree:
                 {"cn": cn, "gidNumber": gid, "memberUid": member_uids},
             )
         return self.group_dn(cn)
+
+    def add_ad_user(
+        self, sam: str, *, guid: uuid.UUID, uac: int = 512, given: str = "", sn: str = "x"
+    ) -> str:
+        """An entry shaped as Active Directory stores a user (objectGUID as 16 bytes).
+        extensibleObject admits sAMAccountName, which msuser defines but no class of it
+        allows (AD's securityPrincipal is not in it)."""
+        dn = f"cn={sam},{self.people}"
+        attributes = {
+            "cn": sam,
+            "sn": sn,
+            "givenName": given or sam,
+            "sAMAccountName": sam,
+            "userPrincipalName": f"{sam}@corp.example",
+            "mail": f"{sam}.mail@corp.example",
+            "objectGUID": guid.bytes_le,
+            "userAccountControl": str(uac),
+            **_AD_MUST,
+        }
+        with self.server.connection() as c:
+            c.add(dn, ["user", "extensibleObject"], attributes)
+        return dn
+
+    def add_ad_group(self, cn: str, *, guid: uuid.UUID, members: list[str]) -> str:
+        dn = f"cn={cn},{self.groups}"
+        attributes = {
+            "cn": cn,
+            "groupType": "-2147483646",
+            "objectGUID": guid.bytes_le,
+            "member": members,
+            **_AD_MUST,
+        }
+        with self.server.connection() as c:
+            c.add(dn, ["group", "extensibleObject"], attributes)
+        return dn
 
     def modify(self, dn: str, **values: Any) -> None:
         with self.server.connection() as c:

@@ -1,5 +1,5 @@
-"""The Active Directory preset cannot run against a real AD here (slapd has no AD
-schema loaded): its mapping is tested on AD-shaped entries."""
+"""The Active Directory preset's mapping on AD-shaped entries (no real AD here; the sync
+of such entries through slapd is in test_ldap_ad.py)."""
 
 from __future__ import annotations
 
