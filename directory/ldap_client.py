@@ -7,6 +7,7 @@ server unreachable, certificate refused, base DN missing), never an ldap3 traceb
 
 from __future__ import annotations
 
+import re
 import ssl
 import tempfile
 from collections.abc import Iterator
@@ -130,11 +131,17 @@ def ldap_connect(settings: LdapSettings) -> Iterator[ldap3.Connection]:
             raise LdapError(
                 f"The server refused the bind DN and password ({settings.bind_dn!r})"
             ) from None
-        except ldap_errors.LDAPSocketOpenError as e:
-            raise LdapError(f"Cannot reach {settings.url}: {_reason(e)}") from None
-        except ldap_errors.LDAPStartTLSError as e:
-            raise LdapError(f"StartTLS failed with {settings.url}: {_reason(e)}") from None
         except (ldap_errors.LDAPException, OSError) as e:
+            untrusted = _certificate_refusal(e)
+            if untrusted:
+                raise LdapError(
+                    f"The TLS certificate of {settings.url} was refused: {untrusted} (give "
+                    "the CA certificate that signed it, or check the host name)"
+                ) from None
+            if isinstance(e, ldap_errors.LDAPSocketOpenError):
+                raise LdapError(f"Cannot reach {settings.url}: {_reason(e)}") from None
+            if isinstance(e, ldap_errors.LDAPStartTLSError):
+                raise LdapError(f"StartTLS failed with {settings.url}: {_reason(e)}") from None
             raise LdapError(f"Cannot bind to {settings.url}: {_reason(e)}") from None
         try:
             yield connection
@@ -143,6 +150,15 @@ def ldap_connect(settings: LdapSettings) -> Iterator[ldap3.Connection]:
                 connection.unbind()
             except (ldap_errors.LDAPException, OSError):
                 pass
+
+
+def _certificate_refusal(e: BaseException) -> str:
+    """Why TLS refused the server's certificate ("certificate verify failed: ..."), or ""."""
+    found = re.search(r"certificate verify failed: ([^(')\]]+)", str(e))
+    if found:
+        return f"certificate verify failed: {found.group(1).strip()}"
+    found = re.search(r"(IP address mismatch[^(')\]]*|Hostname mismatch[^(')\]]*)", str(e))
+    return found.group(1).strip() if found else ""
 
 
 def _reason(e: BaseException) -> str:

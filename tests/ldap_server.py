@@ -26,6 +26,64 @@ ADMIN_DN = f"cn=admin,{SUFFIX}"
 ADMIN_PASSWORD = "admin-secret"
 
 
+def _tls_files(root: Path) -> None:
+    """A CA, and a certificate it signed for 127.0.0.1, as ca.pem, cert.pem, key.pem."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test LDAP CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (root / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (root / "cert.pem").write_bytes(cert.public_bytes(pem))
+    (root / "key.pem").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -39,16 +97,23 @@ class Slapd:
         self.root = Path(tempfile.mkdtemp(prefix="slapd-"))
         self.port = _free_port()
         self.url = f"ldap://127.0.0.1:{self.port}"
+        # The same server over TLS (ldaps://) and StartTLS (on url), with a CA of its own.
+        self.tls_port = _free_port()
+        self.ldaps_url = f"ldaps://127.0.0.1:{self.tls_port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Slapd:
         (self.root / "db").mkdir()
+        _tls_files(self.root)
         includes = "\n".join(f"include /etc/ldap/schema/{s}.schema" for s in SCHEMAS)
         (self.root / "slapd.conf").write_text(
             f"""{includes}
 modulepath /usr/lib/ldap
 moduleload back_mdb
 pidfile {self.root}/slapd.pid
+TLSCACertificateFile {self.root}/ca.pem
+TLSCertificateFile {self.root}/cert.pem
+TLSCertificateKeyFile {self.root}/key.pem
 sizelimit 1000
 database mdb
 maxsize 4294967296
@@ -60,7 +125,15 @@ index entryUUID eq
 """
         )
         self.process = subprocess.Popen(
-            [SLAPD, "-f", str(self.root / "slapd.conf"), "-h", f"{self.url}/", "-d", "0"],
+            [
+                SLAPD,
+                "-f",
+                str(self.root / "slapd.conf"),
+                "-h",
+                f"{self.url}/ {self.ldaps_url}/",
+                "-d",
+                "0",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -89,6 +162,11 @@ index entryUUID eq
             if self.process.stderr:
                 self.process.stderr.close()
         shutil.rmtree(self.root, ignore_errors=True)
+
+    @property
+    def ca_pem(self) -> str:
+        """The PEM of the CA that signed the server's certificate."""
+        return (self.root / "ca.pem").read_text()
 
     def connection(self) -> ldap3.Connection:
         """A connection bound as the server's administrator."""
