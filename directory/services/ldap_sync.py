@@ -490,7 +490,24 @@ def _group_write(run: _Run, *, sid: str, name: str, wanted: list[uuid.UUID]) -> 
 
 
 def _groups_gone(run: _Run, seen: set[str]) -> None:
-    for group in run.org.groups.filter(source=Source.LDAP):
+    """Delete the LDAP groups of the org whose entries the run did not see (not when the
+    group search found nothing at all: a wrong filter must not empty every group)."""
+    ldap_groups = run.org.groups.filter(source=Source.LDAP)
+    if run.totals.groups_seen == 0:
+        if ldap_groups.exists():
+            _event(
+                org=run.org,
+                action=ProvisioningEvent.Action.REQUEST,
+                outcome=ProvisioningEvent.Outcome.FAILURE,
+                directory=None,
+                actor=run.actor,
+                message=(
+                    "The group search found no entries at all: no group was deleted "
+                    "(check the group base DN and filter)"
+                ),
+            )
+        return
+    for group in ldap_groups:
         if group.ldap_id not in seen:
             group_delete(group=group, actor=run.actor)
             run.totals.groups_deleted += 1

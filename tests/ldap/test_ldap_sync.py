@@ -254,6 +254,19 @@ def test_a_user_search_that_finds_nothing_deprovisions_nobody(org: Org, ldap_tre
     assert org.events.filter(message__startswith="The user search found no entries").exists()
 
 
+def test_a_group_search_that_finds_nothing_deletes_no_group(org: Org, ldap_tree: Tree) -> None:
+    configure(org, ldap_tree)
+    ldap_tree.add_group("Staff", _people(ldap_tree, 1))
+    ldap_sync(org=org)
+    configure(org, ldap_tree, group_filter="(objectClass=posixGroup)")
+
+    run = ldap_sync(org=org)
+
+    assert run.totals["groups_deleted"] == 0
+    assert org.groups.get().members.count() == 1
+    assert org.events.filter(message__startswith="The group search found no entries").exists()
+
+
 def test_a_manual_user_of_the_same_name_is_taken_over(
     org: Org, ldap: LdapDirectory, ldap_tree: Tree
 ) -> None:
