@@ -71,8 +71,12 @@ def ldap_sync_dispatch() -> int:
 
 
 # No retries: a failed run is recorded (its error in the console) and the next hour's
-# run tries again.
-@shared_task(ignore_result=True)
+# run tries again. A first sync of a large directory outlasts the default task limits
+# (CELERY_TASK_TIME_LIMIT, 5 minutes: about 100,000 users at the benchmark's rate), so
+# this task has its own, under the hour after which a run's claim is stale
+# (directory.services.ldap_sync.STALE_CLAIM); past the soft limit the run ends as failed
+# and the next one carries on from what it wrote.
+@shared_task(ignore_result=True, soft_time_limit=50 * 60, time_limit=55 * 60)
 def ldap_sync(org_id: int) -> str:
     org = Org.objects.filter(pk=org_id).first()
     if org is None:
