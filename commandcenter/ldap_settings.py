@@ -27,7 +27,8 @@ from directory.services.ldap_directory import (
     ldap_test,
 )
 from directory.services.ldap_mapping import DEFAULT_FILTERS, PRESETS
-from directory.services.ldap_sync import ldap_runs, ldap_sync
+from directory.services.ldap_sync import ldap_runs
+from directory.tasks import ldap_sync_start
 
 
 class LdapForm(forms.Form):
@@ -162,9 +163,12 @@ def ldap_test_view(request: HttpRequest, slug: str) -> HttpResponse:
 def ldap_sync_view(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     try:
-        run = ldap_sync(org=org, trigger="console")
+        run = ldap_sync_start(org=org, trigger="console")
     except DirectoryError as e:
         messages.error(request, e.message)
+        return redirect("settings-ldap", slug=org.slug)
+    if run is None or run.status == LdapSyncRun.Status.RUNNING:
+        messages.success(request, "Sync started: its totals appear below when it ends.")
         return redirect("settings-ldap", slug=org.slug)
     t = run.totals
     if run.status == LdapSyncRun.Status.SUCCESS:

@@ -1,7 +1,9 @@
 """The admin API of an org's LDAP / Active Directory sync: /api/v1/orgs/<slug>/ldap/...
 
 Settings (the bind password is written, never read back), Test connection, Sync now and
-the last runs. Views parse, call a directory service and render, as in views.py."""
+the last runs. Views parse, call a directory service and render, as in views.py. "Sync
+now" is queued for a worker (directory.tasks.ldap_sync_start): 200 with the run when it
+has ended by the time the answer goes, else 202."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from directory.services.ldap_directory import (
     ldap_test,
 )
 from directory.services.ldap_mapping import PRESETS, mapping_for
-from directory.services.ldap_sync import ldap_runs, ldap_sync
+from directory.services.ldap_sync import ldap_runs
+from directory.tasks import ldap_sync_start
 
 
 class LdapDirectorySerializer(serializers.ModelSerializer[LdapDirectory]):
@@ -175,11 +178,20 @@ class LdapTest(OrgScoped, APIView):
         return Response(body)
 
 
+class LdapSyncStartSerializer(serializers.Serializer[Any]):
+    queued = serializers.BooleanField(help_text="Waiting for a worker: see ldap/runs/ later")
+    run = LdapRunSerializer(allow_null=True, help_text="The run, once it started or ended")
+
+
 class LdapSync(OrgScoped, APIView):
-    @extend_schema(request=None, responses=LdapRunSerializer)
+    @extend_schema(
+        request=None, responses={200: LdapSyncStartSerializer, 202: LdapSyncStartSerializer}
+    )
     def post(self, request: Request, slug: str) -> Response:
-        run = ldap_sync(org=self.org, trigger="api")
-        return Response(LdapRunSerializer(run).data)
+        run = ldap_sync_start(org=self.org, trigger="api")
+        body = {"queued": run is None, "run": LdapRunSerializer(run).data if run else None}
+        finished = run is not None and run.status != LdapSyncRun.Status.RUNNING
+        return Response(body, status=status.HTTP_200_OK if finished else status.HTTP_202_ACCEPTED)
 
 
 class LdapRunList(OrgScoped, APIView):

@@ -518,6 +518,12 @@ def ldap_runs(*, org: Org, limit: int = 10) -> list[LdapSyncRun]:
     return list(org.ldap_runs.order_by("-started_at")[:limit])
 
 
+def ldap_sync_busy(*, org: Org) -> bool:
+    """Whether a run holds the org's LDAP directory now (NotFound without one)."""
+    since = ldap_directory_get(org=org).running_since
+    return since is not None and since >= timezone.now() - STALE_CLAIM
+
+
 def ldap_sync_due() -> list[int]:
     """The ids of the orgs whose LDAP directory the hourly job syncs."""
     return list(LdapDirectory.objects.filter(enabled=True).values_list("org_id", flat=True))

@@ -57,8 +57,9 @@ def test_an_admin_configures_tests_and_syncs_over_the_api(
     assert not org.users.exists()
 
     r = api.post("/api/v1/orgs/acme/ldap/sync/")
-    assert r.status_code == 200
-    run = r.json()
+    assert r.status_code == 200  # the tests' Celery runs the task at once
+    assert r.json()["queued"] is False
+    run = r.json()["run"]
     assert run["status"] == "success" and run["trigger"] == "api"
     assert run["totals"]["created"] == 5 and run["totals"]["groups_created"] == 1
     assert [x["id"] for x in api.get("/api/v1/orgs/acme/ldap/runs/").json()] == [run["id"]]
@@ -75,7 +76,19 @@ def test_a_failed_test_says_why(admin: User, org: Org, ldap_tree: Tree) -> None:
     assert r.status_code == 200
     assert r.json()["ok"] is False and "refused the bind DN and password" in r.json()["error"]
     r = client_for(admin).post("/api/v1/orgs/acme/ldap/sync/")
-    assert r.json()["status"] == "failed"
+    assert r.json()["run"]["status"] == "failed"
+
+
+def test_sync_now_while_a_run_holds_the_directory_is_a_409(
+    admin: User, org: Org, ldap_tree: Tree
+) -> None:
+    from django.utils import timezone
+
+    ldap = configure(org, ldap_tree)
+    LdapDirectory.objects.filter(pk=ldap.pk).update(running_since=timezone.now())
+    r = client_for(admin).post("/api/v1/orgs/acme/ldap/sync/")
+    assert r.status_code == 409 and "is running" in r.json()["error"]["message"]
+    assert not org.ldap_runs.exists()
 
 
 def test_bad_settings_are_a_400_naming_the_field(admin: User, org: Org, ldap_tree: Tree) -> None:
@@ -103,3 +116,18 @@ def test_another_orgs_admin_gets_404_and_changes_nothing(
     assert intruder.delete("/api/v1/orgs/acme/ldap/").status_code == 404
     assert LdapDirectory.objects.get(org=org).url == ldap_tree.server.url
     assert not org.users.exists() and not org.ldap_runs.exists()
+
+
+def test_sync_now_is_queued_for_a_worker_and_answers_202(
+    admin: User, org: Org, ldap_tree: Tree, monkeypatch: Any
+) -> None:
+    from directory import tasks
+
+    queued: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(tasks.ldap_sync, "delay", lambda *args: queued.append(args))
+    configure(org, ldap_tree)
+
+    r = client_for(admin).post("/api/v1/orgs/acme/ldap/sync/")
+
+    assert r.status_code == 202 and r.json() == {"queued": True, "run": None}
+    assert queued == [(org.pk, "api")]
