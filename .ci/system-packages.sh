@@ -18,6 +18,8 @@ required=(
     "make /usr/bin/make"
     "nodejs /usr/bin/node"
     "npm /usr/bin/npm"
+    "slapd /usr/sbin/slapd"
+    "ldap-utils /usr/bin/ldapadd"
 )
 
 missing=()

@@ -3,7 +3,8 @@
 # a throwaway Postgres 15 and Redis on 127.0.0.1, gunicorn with persistent DB
 # connections, then bench/load.py. Bounded in requests and time; loopback only.
 #
-#   bash bench/run.sh           full run (10k-user sync, 1M-user org, 50k-member group)
+#   bash bench/run.sh           full run (10k-user sync, 1M-user org, 50k-member group,
+#                               10k-user LDAP sync)
 #   bash bench/run.sh --quick   a smoke run of a few hundred requests (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +92,10 @@ kill "$RECEIVER_PID" && wait "$RECEIVER_PID" || true
 CELERY_PID= RECEIVER_PID=
 cat "$OUT.off" "$OUT.hook" >> "$OUT" && rm "$OUT.off" "$OUT.hook"
 echo "Webhook pass: $(tail -1 "$SERVICES_DIR/receiver.log") by the worker during it" >> "$OUT"
+# The LDAP sync of 10,000 users from a slapd it starts (full run only: about a minute).
+if [ "$QUICK" != "--quick" ]; then
+    $PY bench/ldap_sync.py --users 10000 >> "$OUT"
+fi
 $PY bench/db_ceiling.py >> "$OUT"
 {
     echo

@@ -68,6 +68,7 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
     active = [t for t in tokens if t.revoked_at is None]
     access_groups = [g.display_name for g in selectors.access_group_list(org=org)]
     membership = org.admins.get(user=user_of(request))
+    ldap = selectors.ldap_directory_find(org=org)
     try:
         selectors.scim_check_prerequisites(org=org)
         blocked = ""
@@ -122,6 +123,8 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
         "delete_form": ConfirmSlugForm(slug=org.slug),
         "access_groups": access_groups,
         "outside_access_groups": selectors.user_list(org=org, seat="access").count(),
+        "ldap": ldap,
+        "ldap_last_run": selectors.ldap_last_run(org=org) if ldap else None,
         "section": "settings",
     }
     context.update(extra)

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from commandcenter import org_settings, provisioning_log, views, webhooks_console
+from commandcenter import ldap_settings, org_settings, provisioning_log, views, webhooks_console
 
 org_patterns = [
     path("", views.overview, name="overview"),
@@ -29,6 +29,14 @@ org_patterns = [
     path("settings/idp/", org_settings.settings_idp, name="settings-idp"),
     path("settings/idp/jit/", org_settings.settings_idp_jit, name="settings-idp-jit"),
     path("settings/scim/", org_settings.settings_scim, name="settings-scim"),
+    path("settings/directory-sync/", ldap_settings.ldap_page, name="settings-ldap"),
+    path("settings/directory-sync/test/", ldap_settings.ldap_test_view, name="settings-ldap-test"),
+    path("settings/directory-sync/sync/", ldap_settings.ldap_sync_view, name="settings-ldap-sync"),
+    path(
+        "settings/directory-sync/remove/",
+        ldap_settings.ldap_remove_view,
+        name="settings-ldap-remove",
+    ),
     path("settings/scim/requests/", provisioning_log.scim_requests, name="scim-requests"),
     path(
         "settings/scim/requests/<str:request_id>/",

@@ -14,6 +14,8 @@ from directory.models import (
     EndUser,
     Group,
     IdentityProvider,
+    LdapDirectory,
+    LdapSyncRun,
     Membership,
     Org,
     OrgAdmin,
@@ -117,6 +119,44 @@ class IdentityProviderModelAdmin(admin.ModelAdmin[IdentityProvider]):
     @admin.display(boolean=True, description="Sign-in ready")
     def signin_ready(self, obj: IdentityProvider) -> bool:
         return obj.signin_ready
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(LdapDirectory)
+class LdapDirectoryModelAdmin(admin.ModelAdmin[LdapDirectory]):
+    """Shown, not edited: configured by directory.services.ldap_directory (the console,
+    the API, `manage.py ldap`), which validates and audits; the bind password is never
+    shown (nor its ciphertext)."""
+
+    list_display = ["org", "url", "preset", "enabled", "updated_at"]
+    list_filter = ["preset", "enabled"]
+    search_fields = ["org__slug", "url"]
+    readonly_fields = (
+        "org", "url", "security", "bind_dn", "user_base", "user_filter", "group_base",
+        "group_filter", "preset", "attributes", "page_size", "enabled", "running_since",
+        "created_at", "updated_at",
+    )  # fmt: skip
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(LdapSyncRun)
+class LdapSyncRunModelAdmin(admin.ModelAdmin[LdapSyncRun]):
+    list_display = ["org", "started_at", "trigger", "status", "finished_at"]
+    list_filter = ["status", "trigger"]
+    search_fields = ["org__slug"]
+    readonly_fields = ("org", "started_at", "finished_at", "trigger", "status", "totals", "error")
+    fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -45,6 +45,11 @@ def system_actor(job: str) -> Actor:
     return Actor(who=job, via=AuditEvent.Via.SYSTEM)
 
 
+def ldap_actor(*, url: str) -> Actor:
+    """An org's LDAP sync (directory.services.ldap_sync), named by its server's URL."""
+    return Actor(who=url[:255], via=AuditEvent.Via.LDAP)
+
+
 def signin_actor(*, ip: str | None) -> Actor:
     """An end user signing in (which may create them just in time), named by the
     browser's address."""

@@ -1,8 +1,9 @@
 """Requests this server makes to addresses an admin typed: one policy for all of them.
 
-IdP metadata URLs and OIDC discovery and JWKS now, webhooks and LDAP later, all go
-through `fetch`, which refuses what would let an org admin reach inside our network
-(server-side request forgery):
+IdP metadata URLs and OIDC discovery and JWKS now, webhooks later, all go through
+`fetch` (LDAP connections through `address_for`, the same address check), which
+refuses what would let an org admin reach inside our network (server-side request
+forgery):
 
 - https only, unless the operator setting OUTBOUND_ALLOW_PRIVATE is on (development and
   tests, where the IdP runs on 127.0.0.1 over plain http);
@@ -100,6 +101,12 @@ def url_refusal(url: str, *, allow_private: bool) -> str | None:
     except OutboundError as e:
         return str(e)
     return None
+
+
+def address_for(host: str, port: int) -> str:
+    """The checked address to open a connection to `host` on, by the policy above, for
+    clients that are not HTTP (LDAP). OutboundError when it is refused."""
+    return _resolve(host, port, allow_private=_allow_private())
 
 
 def _check_url(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:

@@ -124,6 +124,11 @@ CHANGES_PRUNE = Job(
     "directory.tasks.changes_prune",
     "17 3 * * *",  # https://crontab.guru/#17_3_*_*_* : 03:17 every day, with the events
 )
+LDAP_SYNC = Job(
+    "ldap-sync-hourly",
+    "directory.tasks.ldap_sync_dispatch",
+    "25 * * * *",  # https://crontab.guru/#25_*_*_*_* : minute 25 of every hour
+)
 # Webhook deliveries: every few seconds, so a change reaches its receivers within
 # seconds; a run sends what is due (each endpoint keeps its own backoff).
 WEBHOOKS = Job("webhooks-deliver", "webhooks.tasks.webhooks_deliver", every=timedelta(seconds=5))
@@ -133,6 +138,7 @@ SCHEDULE = (
     SCIM_REQUESTS_PRUNE,
     DEPROVISION_GRACE,
     CHANGES_PRUNE,
+    LDAP_SYNC,
     WEBHOOKS,
 )
 

@@ -32,6 +32,8 @@ from directory.models import (
     EndUser,
     Group,
     IdentityProvider,
+    LdapDirectory,
+    LdapSyncRun,
     Membership,
     Org,
     ProvisioningEvent,
@@ -72,6 +74,16 @@ def access_group_list(*, org: Org) -> QuerySet[Group]:
 def scim_directory_get(*, org: Org) -> ScimDirectory | None:
     """The org's SCIM directory that is not deleted (enabled or not), if any."""
     return org.scim_directories.filter(deleted_at__isnull=True).first()
+
+
+def ldap_directory_find(*, org: Org) -> LdapDirectory | None:
+    """The org's LDAP directory, if it has one."""
+    return LdapDirectory.objects.filter(org=org).first()
+
+
+def ldap_last_run(*, org: Org) -> LdapSyncRun | None:
+    """The org's latest LDAP sync run, if any."""
+    return org.ldap_runs.order_by("-started_at").first()
 
 
 def org_for_admin(*, user: User | AnonymousUser, slug: str) -> Org | None:

@@ -9,11 +9,15 @@ import logging
 from datetime import datetime
 
 from celery import shared_task
+from django.utils import timezone
 
 from directory import summaries
-from directory.models import Org
+from directory.errors import Conflict, NotFound
+from directory.models import LdapSyncRun, Org
 from directory.schedule import SUMMARIES
 from directory.services import changes, scim_requests
+from directory.services.ldap_sync import ldap_sync as ldap_sync_service
+from directory.services.ldap_sync import ldap_sync_busy, ldap_sync_due
 from directory.services.users import users_grace_expired_delete
 
 logger = logging.getLogger(__name__)
@@ -63,3 +67,43 @@ def changes_prune() -> int:
     """Daily (directory.schedule): drop change events older than each org keeps them
     (and their webhook deliveries with them)."""
     return changes.changes_prune()
+
+
+@shared_task(ignore_result=True)
+def ldap_sync_dispatch() -> int:
+    """Hourly (directory.schedule): queue a sync of every org whose LDAP directory is on."""
+    due = ldap_sync_due()
+    for org_id in due:
+        ldap_sync.delay(org_id)
+    return len(due)
+
+
+# No retries: a failed run is recorded (its error in the console) and the next hour's
+# run tries again. A first sync of a large directory outlasts the default task limits
+# (CELERY_TASK_TIME_LIMIT, 5 minutes: about 100,000 users at the benchmark's rate), so
+# this task has its own, under the hour after which a run's claim is stale
+# (directory.services.ldap_sync.STALE_CLAIM); past the soft limit the run ends as failed
+# and the next one carries on from what it wrote.
+@shared_task(ignore_result=True, soft_time_limit=50 * 60, time_limit=55 * 60)
+def ldap_sync(org_id: int, trigger: str = "schedule") -> str:
+    org = Org.objects.filter(pk=org_id).first()
+    if org is None:
+        return "deleted"
+    try:
+        return ldap_sync_service(org=org, trigger=trigger).status
+    except (NotFound, Conflict) as e:  # removed meanwhile, or a run already holds it
+        logger.info("LDAP sync of %s skipped: %s", org.slug, e)
+        return "skipped"
+
+
+def ldap_sync_start(*, org: Org, trigger: str) -> LdapSyncRun | None:
+    """Sync now, for the console's and the API's "Sync now": queued for a worker, so a
+    large directory never holds a web request (without Redis, the embedded default, it
+    runs here and now). Returns the run when it has started or ended by the time this
+    returns, else None (queued). Conflict when a run holds the directory already."""
+    if ldap_sync_busy(org=org):
+        raise Conflict("A sync of this directory is running: its totals appear when it ends")
+    asked = timezone.now()
+    ldap_sync.delay(org.pk, trigger)
+    run = org.ldap_runs.order_by("-started_at").first()
+    return run if run is not None and run.started_at >= asked else None

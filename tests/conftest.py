@@ -201,3 +201,23 @@ def token(directory: ScimDirectory) -> str:
 @pytest.fixture
 def other_token(other_directory: ScimDirectory) -> str:
     return token_issue(directory=other_directory, name="Entra").plaintext
+
+
+@pytest.fixture(scope="session")
+def slapd() -> Iterator[Any]:
+    """A real OpenLDAP server (tests.ldap_server), one for the whole session."""
+    from tests.ldap_server import Slapd
+
+    server = Slapd().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def ldap_tree(slapd: Any) -> Any:
+    """A subtree of the session's slapd of this test's own (tests.ldap_server.Tree)."""
+    from tests.ldap_server import Tree
+
+    return Tree.create(slapd)

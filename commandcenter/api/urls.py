@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from commandcenter.api import views, webhooks
+from commandcenter.api import ldap, views, webhooks
 
 org = "orgs/<slug:slug>/"
 
@@ -28,6 +28,10 @@ urlpatterns = [
         views.ScimRequestDetail.as_view(),
         name="api-scim-request",
     ),
+    path(org + "ldap/", ldap.LdapDetail.as_view(), name="api-ldap"),
+    path(org + "ldap/test/", ldap.LdapTest.as_view(), name="api-ldap-test"),
+    path(org + "ldap/sync/", ldap.LdapSync.as_view(), name="api-ldap-sync"),
+    path(org + "ldap/runs/", ldap.LdapRunList.as_view(), name="api-ldap-runs"),
     path(org + "users/", views.UserList.as_view(), name="api-users"),
     path(org + "users/<str:user_id>/", views.UserDetail.as_view(), name="api-user"),
     path(org + "users/<str:user_id>/seat/", views.UserSeat.as_view(), name="api-user-seat"),

@@ -5,6 +5,7 @@ here, where Django and the rest of the code find them."""
 
 from directory.models.changes import ChangeEvent
 from directory.models.fields import NameKeyField
+from directory.models.ldap import LdapDirectory, LdapSyncRun
 from directory.models.orgs import IdentityProvider, Org, OrgAdmin, ScimDirectory
 from directory.models.people import EndUser, Group, Membership, Source, UserEmail
 from directory.models.records import AuditEvent, ProvisioningEvent, ScimRequest, SummaryLog
@@ -17,6 +18,8 @@ __all__ = [
     "EndUserSession",
     "Group",
     "IdentityProvider",
+    "LdapDirectory",
+    "LdapSyncRun",
     "Membership",
     "NameKeyField",
     "Org",

@@ -16,6 +16,7 @@ class Source(models.TextChoices):
     SCIM = "scim", "SCIM"
     JIT = "jit", "Just-in-time"
     MANUAL = "manual", "Manual"
+    LDAP = "ldap", "LDAP"
 
 
 class EndUser(models.Model):
@@ -84,6 +85,9 @@ class EndUser(models.Model):
     # NULL until then (unique in the org once set; NULL, not "", so the unique index skips
     # the unlinked, and adding the column does not rebuild the table on SQLite).
     idp_subject = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    # The LDAP entry's stable id (entryUUID, or AD's objectGUID as a UUID), so a renamed
+    # entry stays the same user; NULL for users that never came from LDAP.
+    ldap_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     last_signin_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -102,6 +106,11 @@ class EndUser(models.Model):
                 fields=["org", "idp_subject"],
                 condition=models.Q(idp_subject__isnull=False),
                 name="enduser_unique_idp_subject",
+            ),
+            models.UniqueConstraint(
+                fields=["org", "ldap_id"],
+                condition=models.Q(ldap_id__isnull=False),
+                name="enduser_unique_ldap_id",
             ),
         ]
         indexes = [
@@ -171,6 +180,8 @@ class Group(models.Model):
         source="display_name", max_length=USER_NAME_KEY_MAX_LENGTH, null=True, editable=False
     )
     external_id = models.CharField(max_length=255, blank=True)
+    # As EndUser.ldap_id: the LDAP group entry's stable id.
+    ldap_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     members = models.ManyToManyField(EndUser, through="Membership", related_name="groups")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -180,6 +191,11 @@ class Group(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["display_name_key", "org"], name="group_unique_displayname_key"
+            ),
+            models.UniqueConstraint(
+                fields=["org", "ldap_id"],
+                condition=models.Q(ldap_id__isnull=False),
+                name="group_unique_ldap_id",
             ),
         ]
         indexes = [

@@ -97,6 +97,7 @@ class AuditEvent(models.Model):
         ADMIN = "admin", "Django admin"
         SIGNIN = "signin", "Sign-in"
         SYSTEM = "system", "Scheduled job"
+        LDAP = "ldap", "LDAP sync"
 
     id = models.BigAutoField(primary_key=True)
     org = models.ForeignKey(Org, models.CASCADE, related_name="audit_events")

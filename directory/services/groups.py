@@ -122,6 +122,7 @@ def group_create(
     source: str = Source.MANUAL,
     directory: ScimDirectory | None = None,
     actor: Actor,
+    ldap_id: str | None = None,
 ) -> Group:
     """Create a group with its members, in one transaction with its event.
 
@@ -129,7 +130,9 @@ def group_create(
     userName rule). When a SCIM directory creates
     a group whose name matches a group of another source (made in the console, or
     left by a deleted directory), it takes that group over: same id, same members,
-    now the directory's. A clash with a group the directory already owns is a Conflict.
+    now the directory's (a group synced from LDAP included: LDAP runs leave it alone
+    from then on). A clash with a group the directory already owns is a Conflict.
+    `ldap_id` is the stable id of the LDAP entry a sync creates the group from.
     """
     name = _group_name_check(display_name=display_name)
     try:
@@ -176,6 +179,7 @@ def group_create(
                 external_id=external_id,
                 source=source,
                 directory=directory,
+                ldap_id=ldap_id,
             )
             group.save(force_insert=True)
             added_ids = _members_add(group=group, user_ids=members)

@@ -14,12 +14,20 @@ from django.utils import timezone
 
 from directory.audit import Actor, audit_record, system_actor
 from directory.errors import Conflict, InvalidValue
-from directory.models import EndUser, Org, ProvisioningEvent, ScimDirectory, Source, UserEmail
+from directory.models import (
+    EndUser,
+    Membership,
+    Org,
+    ProvisioningEvent,
+    ScimDirectory,
+    Source,
+    UserEmail,
+)
 from directory.names import user_name_key
 from directory.prepared import PreparedQuery, insert
 from directory.selectors import users_of_org_by_name
 from directory.services._common import Versions, _event, _name_check, _version_check
-from directory.services.access import _access_group_ids
+from directory.services.access import _access_group_ids, _access_refresh
 from directory.services.changes import Type, change_user, change_users, changes_forget_user
 from directory.services.scim_requests import scim_requests_forget_user
 from directory.services.seats import _seat_free, _seat_take
@@ -137,6 +145,7 @@ def user_create(
     source: str = Source.MANUAL,
     directory: ScimDirectory | None = None,
     actor: Actor,
+    ldap_id: str | None = None,
 ) -> EndUser:
     """Create an end user, in one transaction with its event.
 
@@ -144,8 +153,10 @@ def user_create(
     otherwise: a case or compatibility variant of a taken name is taken). A user
     the IdP removed earlier under the "disable" policy comes back instead of a
     new row, so re-assigning someone in the IdP never hits a 409 loop; so does a
-    user created just in time at a sign-in, when SCIM creates it. Active users get a
-    seat while seats remain.
+    user created just in time at a sign-in, when SCIM creates it; and a user synced
+    from LDAP, which leaves its LDAP groups (SCIM wins: later LDAP runs leave it alone).
+    `ldap_id` is the stable id of the LDAP entry a sync creates the user from. Active
+    users get a seat while seats remain.
     """
     _user_check(fields=fields, directory=directory)
     try:
@@ -160,6 +171,11 @@ def user_create(
                     return _user_apply(
                         user=existing, fields=fields, directory=directory, actor=actor
                     ).user
+                if existing.source == Source.LDAP and directory is not None:
+                    existing.org = org
+                    return _user_take_from_ldap(
+                        user=existing, fields=fields, directory=directory, actor=actor
+                    )
                 if existing.removed_by_idp_at is None:
                     raise Conflict(
                         f"A user with userName {fields.user_name!r} already exists",
@@ -169,7 +185,7 @@ def user_create(
                     user=existing, fields=fields, source=source, directory=directory, actor=actor
                 )
             _manager_check(org=org, manager_id=fields.manager_id, user_id=None)
-            user = EndUser(org=org, directory=directory, source=source)
+            user = EndUser(org=org, directory=directory, source=source, ldap_id=ldap_id)
             for name in USER_FIELD_NAMES:
                 setattr(user, name, getattr(fields, name))
             user.user_name = fields.user_name.strip()
@@ -233,6 +249,18 @@ def user_add(
         source=Source.MANUAL,
         actor=actor,
     )
+
+
+def _user_take_from_ldap(
+    *, user: EndUser, fields: UserFields, directory: ScimDirectory, actor: Actor
+) -> EndUser:
+    """SCIM provisions a user that LDAP synced: SCIM's from now on (its id stays, so
+    the SCIM id is its identity), out of its LDAP groups. The caller holds the
+    transaction and the row lock."""
+    if user.removed_by_idp_at is not None:
+        user.removed_by_idp_at = None
+        user.active = False  # _user_apply sees the activation and assigns a seat
+    return _user_apply(user=user, fields=fields, directory=directory, actor=actor).user
 
 
 def _user_revive(
@@ -302,10 +330,15 @@ def _user_apply(
     directory: ScimDirectory | None,
     actor: Actor,
     source: str | None = None,
+    note: str = "",
 ) -> UserChange:
-    """Write `fields` over a locked user; the caller holds the transaction."""
+    """Write `fields` over a locked user; the caller holds the transaction. `note`
+    starts the event's message."""
     org = user.org
     was_active = user.active
+    # Deactivations a directory makes (SCIM's IdP, or an LDAP sync) follow the org's
+    # policy; an admin's change disables.
+    by = "the IdP" if directory is not None else "LDAP" if source == Source.LDAP else ""
     old_user_name = user.user_name
     new_user_name = fields.user_name.strip()
     new_key = user_name_key(new_user_name)
@@ -328,6 +361,10 @@ def _user_apply(
     for name in USER_FIELD_NAMES:
         setattr(user, name, getattr(fields, name))
     user.user_name = new_user_name
+    # SCIM writing to a user LDAP synced (a create of its userName, or an update after
+    # the IdP found it by a filter) takes it over: it leaves its LDAP groups below, and
+    # LDAP runs leave it alone from then on.
+    from_ldap = directory is not None and user.source == Source.LDAP
     if directory is not None:
         # Whoever the IdP updates joins its directory (after a directory was deleted
         # and SCIM enabled again, existing users are linked, not duplicated).
@@ -346,18 +383,18 @@ def _user_apply(
 
     if was_active and not user.active:
         # The org's policy is for what its IdP deactivates; an admin's change disables.
-        policy = org.deprovision if directory is not None else Org.Deprovision.DISABLE
+        policy = org.deprovision if by else Org.Deprovision.DISABLE
         if policy == Org.Deprovision.DELETE:
             return _user_remove(
                 user=user,
                 directory=directory,
                 actor=actor,
-                message="Deactivated by the IdP; deleted by the org's deprovisioning policy",
+                message=f"Deactivated by {by}; deleted by the org's deprovisioning policy",
             )
         action = ProvisioningEvent.Action.USER_DEACTIVATE
         outcome = ProvisioningEvent.Outcome.DISABLED
-        message = "Deactivated by the IdP; kept as disabled"
-        if directory is not None:  # the grace period counts from the IdP's deactivation
+        message = f"Deactivated by {by or 'the IdP'}; kept as disabled"
+        if by:  # the grace period counts from the directory's deactivation
             user.disabled_at = timezone.now()
         if policy == Org.Deprovision.DISABLE_THEN_DELETE:
             message += f", deleted in {org.deprovision_grace_days} days unless reactivated"
@@ -374,6 +411,15 @@ def _user_apply(
             message = "No seat left for this user"
             details["no_seat"] = True
 
+    if from_ldap:
+        left, _ = Membership.objects.filter(user=user, group__source=Source.LDAP).delete()
+        if left:
+            _access_refresh(org=org, directory=directory, user_ids=[user.id])
+        note = f"Taken over from LDAP by SCIM; left {left} LDAP group(s)"
+        details["takeover"] = "ldap"
+    if note:
+        message = f"{note}; {message}" if message else note
+        details["note"] = note
     user.save()
     if emails_changed:
         UserEmail.objects.filter(user=user).delete()
@@ -438,13 +484,15 @@ def _user_remove(
 def user_deprovision(
     *,
     user: EndUser,
-    directory: ScimDirectory,
+    directory: ScimDirectory | None,
     expected_version: Versions = None,
     actor: Actor,
+    by: str = "the IdP",
 ) -> UserChange:
-    """The IdP deleted the user (SCIM DELETE). Under the org's "delete" policy the user is
-    removed; under "disable" it stays, disabled and marked removed by the IdP, and
-    SCIM no longer sees it."""
+    """The IdP deleted the user (SCIM DELETE), or it left the LDAP directory (`by`
+    "LDAP", directory None). Under the org's "delete" policy the user is removed; under
+    "disable" it stays, disabled and marked removed by the IdP, and SCIM no longer sees
+    it."""
     with transaction.atomic():
         locked = EndUser.objects.select_for_update().select_related("org").get(pk=user.pk)
         _version_check(locked, expected_version)
@@ -453,7 +501,7 @@ def user_deprovision(
                 user=locked,
                 directory=directory,
                 actor=actor,
-                message="Deleted by the IdP",
+                message=f"Deleted by {by}",
             )
         sessions_end([locked.pk])
         was_active = locked.active
@@ -464,10 +512,10 @@ def user_deprovision(
         locked.disabled_at = locked.disabled_at or locked.removed_by_idp_at
         locked.version += 1
         locked.save()
-        message = "Deleted by the IdP; kept as disabled (deprovisioning policy: disable)"
+        message = f"Deleted by {by}; kept as disabled (deprovisioning policy: disable)"
         if locked.org.deprovision == Org.Deprovision.DISABLE_THEN_DELETE:
             days = locked.org.deprovision_grace_days
-            message = f"Deleted by the IdP; kept as disabled, deleted in {days} days"
+            message = f"Deleted by {by}; kept as disabled, deleted in {days} days"
         _event(
             user=locked,
             org=locked.org,

@@ -15,6 +15,7 @@ from directory.schedule import (
     CHANGES_PRUNE,
     DEPROVISION_GRACE,
     EVENTS_PRUNE,
+    LDAP_SYNC,
     SCHEDULE,
     SCIM_REQUESTS_PRUNE,
     SUMMARIES,
@@ -84,11 +85,12 @@ def test_after_its_first_run_the_embedded_scheduler_waits_for_the_tables_times()
         SCIM_REQUESTS_PRUNE.name: datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC),
         DEPROVISION_GRACE.name: H + timedelta(minutes=40, seconds=5),
         CHANGES_PRUNE.name: datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC),
+        LDAP_SYNC.name: H + timedelta(minutes=25, seconds=5),
         WEBHOOKS.name: H + timedelta(minutes=20, seconds=5),  # every 5 seconds
     }
     assert scheduler.due(H + timedelta(minutes=20, seconds=4)) == []
-    assert scheduler.due(H + timedelta(minutes=39)) == [WEBHOOKS]
-    assert scheduler.due(H + timedelta(minutes=59)) == [DEPROVISION_GRACE, WEBHOOKS]
+    assert scheduler.due(H + timedelta(minutes=39)) == [LDAP_SYNC, WEBHOOKS]
+    assert scheduler.due(H + timedelta(minutes=59)) == [DEPROVISION_GRACE, LDAP_SYNC, WEBHOOKS]
     assert scheduler.due(datetime(2026, 11, 25, 3, 17, 5, tzinfo=UTC)) == list(SCHEDULE)
 
 
