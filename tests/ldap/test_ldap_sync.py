@@ -425,3 +425,19 @@ def test_an_ldap_runs_changes_are_in_the_hourly_summary(
     body = mail.outbox[0].body
     assert "LDAP sync failed: The server refused the bind DN and password" in body
     assert "3 events: 2 successes, 1 failure" in body and "Create user: 2" in body
+
+
+def test_an_ldap_runs_changes_are_in_the_change_feed(
+    org: Org, ldap: LdapDirectory, ldap_tree: Tree
+) -> None:
+    _people(ldap_tree, 2)
+    ldap_sync(org=org)
+    created = org.changes.filter(type="user.created").order_by("id")
+    assert [c.data["object"]["userName"] for c in created] == [
+        "user0@example.org",
+        "user1@example.org",
+    ]
+    assert all(c.data["object"]["source"] == "ldap" for c in created)
+    assert org.changes.filter(type="seat.assigned").count() == 2
+    ldap_sync(org=org)  # nothing changed: no change either
+    assert org.changes.count() == 4
