@@ -37,6 +37,9 @@ class OrgSerializer(serializers.ModelSerializer[Org]):
             "deprovision",
             "deprovision_grace_days",
             "access_groups",
+            "request_log_retention_days",
+            "request_log_masks_personal_data",
+            "change_retention_days",
             "created_at",
         ]
         read_only_fields = ["slug", "seats_used", "created_at"]
@@ -52,7 +55,16 @@ class OrgUpdateSerializer(serializers.ModelSerializer[Org]):
 
     class Meta:
         model = Org
-        fields = ["name", "seats", "deprovision", "deprovision_grace_days", "access_groups"]
+        fields = [
+            "name",
+            "seats",
+            "deprovision",
+            "deprovision_grace_days",
+            "access_groups",
+            "request_log_retention_days",
+            "request_log_masks_personal_data",
+            "change_retention_days",
+        ]
 
 
 class CertificateSerializer(serializers.Serializer[Any]):

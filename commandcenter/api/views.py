@@ -102,6 +102,21 @@ class OrgDetail(OrgScoped, APIView):
             services.org_access_groups_set(
                 org=org, names=values["access_groups"], actor=self.actor()
             )
+        if {"request_log_retention_days", "request_log_masks_personal_data"} & set(values):
+            org = services.org_request_log_set(
+                org=org,
+                retention_days=values.get(
+                    "request_log_retention_days", org.request_log_retention_days
+                ),
+                masks_personal_data=values.get(
+                    "request_log_masks_personal_data", org.request_log_masks_personal_data
+                ),
+                actor=self.actor(),
+            )
+        if "change_retention_days" in values:
+            org = services.changes_retention_set(
+                org=org, days=values["change_retention_days"], actor=self.actor()
+            )
         return Response(OrgSerializer(org).data)
 
 

@@ -5,6 +5,7 @@ One module per subject. A module imports only modules above it in this list, so 
 is no import cycle:
 
     events          event_record: the provisioning event of a change
+    changes         change events (the change feed and webhooks), written with each change
     sessions        end-user sessions, and the access check each sign-in and request passes
     signin_state    one-time values of sign-ins in flight (AuthnRequest IDs, OIDC state)
     _common         private helpers: live-directory lock, If-Match check, _event
@@ -13,10 +14,13 @@ is no import cycle:
     access          the org's access groups and the NOT_IN_ACCESS_GROUPS mark
     seats           seats: take, free, assign, revoke
     scim_directory  enable, disable, delete the SCIM directory; its name rule
+    scim_requests   the provisioning log: one row per SCIM request, masked
     users           end users
     groups          groups and memberships
     signin          the sign-in gate: linking, just-in-time creation, the signin event
-    scim_requests   the provisioning log: one row per SCIM request, masked
+    ldap_mapping    LDAP entries as users and groups (the AD and OpenLDAP presets)
+    ldap_directory  the org's LDAP directory: its settings, the connection test
+    ldap_sync       an LDAP run: users and groups mirrored, deprovisioning, its totals
 
 Callers import from here (`from directory import services`); the names below are the
 public services and the values they take and return. Reads kept with their subject
@@ -28,6 +32,7 @@ the log) are imported by their own names.
 from __future__ import annotations
 
 from directory.services.access import org_access_groups_set
+from directory.services.changes import changes_retention_set
 from directory.services.events import event_record
 from directory.services.groups import group_create, group_delete, group_update
 from directory.services.idp import idp_configure, idp_jit_set
@@ -60,6 +65,7 @@ from directory.services.users import (
 __all__ = [
     "UserChange",
     "UserFields",
+    "changes_retention_set",
     "event_record",
     "group_create",
     "group_delete",

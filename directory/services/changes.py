@@ -15,6 +15,8 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from directory.audit import Actor, audit_record
+from directory.errors import InvalidValue
 from directory.models import ChangeEvent, EndUser, Group, Org, ScimDirectory
 
 Type = ChangeEvent.Type
@@ -196,6 +198,23 @@ def changes_forget_user(*, user: EndUser) -> int:
     return ChangeEvent.objects.filter(org_id=user.org_id, resource_id=user.pk).update(
         data={"object": {"id": str(user.pk)}, "redacted": True}
     )
+
+
+MAX_RETENTION_DAYS = 365
+
+
+def changes_retention_set(*, org: Org, days: int, actor: Actor) -> Org:
+    """How long the org's change feed keeps its changes (1 to MAX_RETENTION_DAYS); a
+    consumer or webhook endpoint behind by more loses what was pruned."""
+    if isinstance(days, bool) or not 1 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidValue(
+            f"The change feed keeps changes 1 to {MAX_RETENTION_DAYS} days",
+            field="change_retention_days",
+        )
+    org.change_retention_days = days
+    org.save(update_fields=["change_retention_days"])
+    audit_record(org=org, actor=actor, action="org.change_retention", target=f"{days} days")
+    return org
 
 
 def changes_prune(*, now: datetime | None = None) -> int:

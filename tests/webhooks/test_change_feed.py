@@ -148,3 +148,25 @@ def test_a_user_deleted_permanently_leaves_no_personal_value_in_the_feed(
     text = str(changes)
     assert "ada@acme.example" not in text and "Lovelace" not in text
     assert all(c["data"]["resource_id"] == str(ada.pk) for c in changes)
+
+
+def test_an_admin_sets_how_long_the_feed_keeps_changes_through_the_api(
+    org: Org, admin: User, other_admin: User
+) -> None:
+    api = client_for(admin)
+    r = api.patch("/api/v1/orgs/acme/", {"change_retention_days": 7}, format="json")
+    assert r.status_code == 200 and r.json()["change_retention_days"] == 7
+    assert org.audit_events.filter(action="org.change_retention").exists()
+    r = api.patch("/api/v1/orgs/acme/", {"change_retention_days": 0}, format="json")
+    assert r.status_code == 400 and r.json()["error"]["field"] == "change_retention_days"
+    r = api.patch(
+        "/api/v1/orgs/acme/",
+        {"request_log_retention_days": 14, "request_log_masks_personal_data": True},
+        format="json",
+    )
+    assert r.json()["request_log_retention_days"] == 14
+    assert r.json()["request_log_masks_personal_data"] is True
+    other = client_for(other_admin)
+    assert other.patch("/api/v1/orgs/acme/", {"change_retention_days": 1}).status_code == 404
+    org.refresh_from_db()
+    assert org.change_retention_days == 7
