@@ -20,6 +20,11 @@ org_patterns = [
     path("settings/audit/", views.audit, name="audit"),
     path("settings/", org_settings.settings_page, name="settings"),
     path("settings/webhooks/", webhooks_console.webhooks, name="webhooks"),
+    path(
+        "settings/webhooks/retention/",
+        webhooks_console.webhooks_retention,
+        name="webhooks-retention",
+    ),
     path("settings/webhooks/<str:endpoint_id>/", webhooks_console.webhook, name="webhook"),
     path(
         "settings/webhooks/<str:endpoint_id>/<slug:action>/",

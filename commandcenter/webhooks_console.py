@@ -18,6 +18,7 @@ from commandcenter.params import parse_when
 from commandcenter.views import actor_of, get_org_for_admin
 from directory.errors import DirectoryError, NotFound
 from directory.models import Org
+from directory.services import changes_retention_set
 from webhooks import services
 from webhooks.delivery import endpoint_test
 from webhooks.models import WebhookEndpoint
@@ -87,6 +88,22 @@ def webhooks(request: HttpRequest, slug: str) -> HttpResponse:
                 )
             )
     return render(request, "console/webhooks.html", _list_context(org, form=form), status=400)
+
+
+@login_required
+@require_POST
+def webhooks_retention(request: HttpRequest, slug: str) -> HttpResponse:
+    org = get_org_for_admin(request, slug)
+    try:
+        days = int(request.POST.get("days", ""))
+        changes_retention_set(org=org, days=days, actor=actor_of(request))
+    except ValueError:
+        messages.error(request, "Give a number of days.")
+    except DirectoryError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, f"Changes are kept {days} days.")
+    return redirect("webhooks", slug=org.slug)
 
 
 @login_required

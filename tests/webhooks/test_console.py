@@ -115,3 +115,16 @@ def test_operators_see_endpoints_and_deliveries_in_the_django_admin_and_write_no
     assert ops.get("/admin/webhooks/webhookendpoint/add/").status_code == 403
     page = ops.get(f"/admin/webhooks/webhookendpoint/{hook.endpoint.pk}/change/").content.decode()
     assert hook.secret not in page
+
+
+def test_an_admin_sets_how_long_changes_are_kept(org: Org, admin: User, other_admin: User) -> None:
+    r = _client(admin).post("/o/acme/settings/webhooks/retention/", {"days": "90"}, follow=True)
+    assert "Changes are kept 90 days." in r.content.decode()
+    r = _client(admin).post("/o/acme/settings/webhooks/retention/", {"days": "999"}, follow=True)
+    assert "1 to 365 days" in r.content.decode()
+    assert (
+        _client(other_admin).post("/o/acme/settings/webhooks/retention/", {"days": "1"}).status_code
+        == 404
+    )
+    org.refresh_from_db()
+    assert org.change_retention_days == 90
