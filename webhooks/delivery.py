@@ -145,6 +145,20 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
             logger.exception("Could not email the admins of %s", endpoint.org.slug)
 
 
+def _move(endpoint: WebhookEndpoint, to: Cursor, **fields: object) -> bool:
+    """Move the endpoint's cursor to `to` (with `fields`) if it is still where this run
+    last put it: False when an admin's replay moved it meanwhile (the run then stops,
+    and the next one starts from the replay's point)."""
+    moved = WebhookEndpoint.objects.filter(
+        pk=endpoint.pk,
+        cursor_txid=endpoint.cursor_txid,
+        cursor_id=endpoint.cursor_id,
+        replays=endpoint.replays,
+    ).update(cursor_txid=to.txid, cursor_id=to.id, **fields)
+    endpoint.cursor_txid, endpoint.cursor_id = to.txid, to.id
+    return bool(moved)
+
+
 def endpoint_deliver(
     endpoint: WebhookEndpoint, *, limit: int = BATCH, until: float | None = None
 ) -> int:
@@ -154,22 +168,22 @@ def endpoint_deliver(
     delivered = 0
     org = endpoint.org
     while delivered < limit and (until is None or time.monotonic() < until):
-        after = Cursor(endpoint.cursor_txid, endpoint.cursor_id)
         try:
-            page = change_feed(org=org, after=after, limit=min(100, limit))
+            page = change_feed(org=org, after=Cursor(endpoint.cursor_txid, endpoint.cursor_id))
         except CursorGone as gone:
             # It was disabled longer than the org keeps changes: those are lost to it.
-            endpoint.cursor_txid, endpoint.cursor_id = gone.oldest.txid, gone.oldest.id
-            endpoint.save(update_fields=["cursor_txid", "cursor_id"])
+            if not _move(endpoint, gone.oldest):
+                return delivered
             continue
-        if not page.changes:
-            break
+        skipped: Cursor | None = None  # past changes it does not want
         for change in page.changes:
             if not endpoint.wants(change.type):
-                endpoint.cursor_txid, endpoint.cursor_id = change.txid, change.pk
+                skipped = Cursor.of(change)
                 continue
+            if skipped is not None and not _move(endpoint, skipped):
+                return delivered
+            skipped = None
             if delivered >= limit or (until is not None and time.monotonic() >= until):
-                endpoint.save(update_fields=["cursor_txid", "cursor_id"])
                 return delivered
             now = timezone.now()
             attempt = send(endpoint, change, now=now)
@@ -187,20 +201,14 @@ def endpoint_deliver(
                 _failed(endpoint, attempt, now)
                 return delivered
             delivered += 1
-            endpoint.cursor_txid, endpoint.cursor_id = change.txid, change.pk
             endpoint.failing_since, endpoint.failures, endpoint.next_attempt_at = None, 0, None
-            endpoint.save(
-                update_fields=[
-                    "cursor_txid",
-                    "cursor_id",
-                    "failing_since",
-                    "failures",
-                    "next_attempt_at",
-                ]
-            )
-        # Past changes it does not want, too.
-        endpoint.cursor_txid, endpoint.cursor_id = page.cursor.txid, page.cursor.id
-        endpoint.save(update_fields=["cursor_txid", "cursor_id"])
+            if not _move(
+                endpoint, Cursor.of(change), failing_since=None, failures=0, next_attempt_at=None
+            ):
+                return delivered
+        if page.cursor != Cursor(endpoint.cursor_txid, endpoint.cursor_id):
+            if not _move(endpoint, page.cursor):
+                return delivered
         if not page.more:
             break
     return delivered

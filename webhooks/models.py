@@ -33,6 +33,9 @@ class WebhookEndpoint(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # A delivery run holds the endpoint until then, so two never send at once.
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Moved on by every replay: a run that started before one stops instead of moving
+    # the cursor past what the replay asked to send again.
+    replays = models.PositiveIntegerField(default=0)
     disabled_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:

@@ -209,6 +209,7 @@ def endpoint_replay(*, endpoint: WebhookEndpoint, since: datetime, actor: Actor)
     start = Cursor.of(before) if before else Cursor(org.changes_pruned_txid, org.changes_pruned_id)
     locked.cursor_txid, locked.cursor_id = start.txid, start.id
     locked.failing_since, locked.failures, locked.next_attempt_at = None, 0, None
+    locked.replays += 1
     locked.save()
     audit_record(
         org=org,

@@ -231,3 +231,24 @@ def test_deliveries_go_only_to_the_orgs_own_endpoints(
     deliveries_run()
     assert {d.payload["data"]["org"] for d in receiver.deliveries} == {"acme"}
     assert "eve@" not in b"".join(d.body for d in receiver.deliveries).decode()
+
+
+def test_a_replay_during_a_run_is_not_undone_by_it(
+    org: Org, hook: IssuedSecret, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webhooks import delivery
+
+    _user(org, "ada@acme.example")
+    start = timezone.now() - timedelta(minutes=1)
+    real_send = delivery.send
+
+    def send_then_replay(*args: Any, **kwargs: Any) -> Any:
+        attempt = real_send(*args, **kwargs)
+        if len(receiver.deliveries) == 1:  # an admin replays while the run sends
+            endpoint_replay(endpoint=WebhookEndpoint.objects.get(), since=start, actor=OPERATOR)
+        return attempt
+
+    monkeypatch.setattr(delivery, "send", send_then_replay)
+    assert deliveries_run() == 1  # the run stops: its cursor was moved under it
+    assert deliveries_run() == 2  # the next run starts from the replay's point
+    assert receiver.types == ["user.created", "user.created", "seat.assigned"]
