@@ -14,6 +14,7 @@ is no import cycle:
     seats           seats: take, free, assign, revoke
     scim_directory  enable, disable, delete the SCIM directory; its name rule
     users           end users
+    bulk            actions on a selection of users: seats, deletion, the export's audit
     groups          groups and memberships
     signin          the sign-in gate: linking, just-in-time creation, the signin event
     scim_requests   the provisioning log: one row per SCIM request, masked
@@ -28,6 +29,13 @@ the log) are imported by their own names.
 from __future__ import annotations
 
 from directory.services.access import org_access_groups_set
+from directory.services.bulk import (
+    BulkResult,
+    users_delete_manual,
+    users_export_record,
+    users_seat_assign,
+    users_seat_revoke,
+)
 from directory.services.events import event_record
 from directory.services.groups import group_create, group_delete, group_update
 from directory.services.idp import idp_configure, idp_jit_set
@@ -58,6 +66,7 @@ from directory.services.users import (
 )
 
 __all__ = [
+    "BulkResult",
     "UserChange",
     "UserFields",
     "event_record",
@@ -85,4 +94,8 @@ __all__ = [
     "user_deprovision",
     "user_patch",
     "user_update",
+    "users_delete_manual",
+    "users_export_record",
+    "users_seat_assign",
+    "users_seat_revoke",
 ]

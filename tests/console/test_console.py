@@ -344,7 +344,7 @@ def test_users_list_search_filters_and_detail(console: Client, org: Org) -> None
     assert listed("q=AD") == {"ada"}
     assert listed("q=countess") == {"ada"}  # any email, not only the userName
     assert listed("q=love") == {"ada"}
-    assert listed("q=da") == set()  # prefix, not substring
+    assert listed("q=da") == {"ada"}  # any part, not only the start
     assert listed("status=disabled") == {"bob"}
     assert listed("status=active") == {"ada", "jit"}
     assert listed("source=jit") == {"jit"}
@@ -380,7 +380,7 @@ def test_the_users_list_pages_through_many_users(console: Client, org: Org) -> N
     for i in range(60):
         user_create(org=org, fields=UserFields(user_name=f"u{i:02d}@acme.example"), actor=OPERATOR)
     first = console.get("/o/acme/users/?status=active").content.decode()
-    assert "Page 1 of 2 · 60 in all" in first and "u59@acme.example" in first
+    assert "60 in all" in first and 'max="2" value="1"' in first and "u59@acme.example" in first
     assert 'href="?status=active&amp;page=2"' in first
     second = console.get("/o/acme/users/?status=active&page=2").content.decode()
     assert "u00@acme.example" in second and "u59@acme.example" not in second
@@ -396,8 +396,8 @@ def test_groups_show_member_counts_and_members(console: Client, org: Org) -> Non
     )
     group_create(org=org, display_name="Empty", actor=OPERATOR)
     page = console.get("/o/acme/groups/").content.decode()
-    assert re.search(r"Everyone</a></td><td>.*?</td><td>3</td>", page)
-    assert re.search(r"Empty</a></td><td>.*?</td><td>0</td>", page)
+    assert re.search(r"Everyone</a></td><td>.*?</td><td[^>]*>3</td>", page)
+    assert re.search(r"Empty</a></td><td>.*?</td><td[^>]*>0</td>", page)
     assert "Everyone" not in console.get("/o/acme/groups/?q=emp").content.decode()
     members = console.get(f"/o/acme/groups/{big.id}/").content.decode()
     assert "3 members" in members and "m2@acme.example" in members
