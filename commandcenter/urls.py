@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 
 from commandcenter import org_settings, provisioning_log, views
+from commandcenter.forms import SignInForm
 
 org_patterns = [
     path("", views.overview, name="overview"),
@@ -57,7 +58,11 @@ urlpatterns = [
     path("scim/v2/", include("scim.urls")),
     path("api/v1/", include("commandcenter.api.urls")),
     path("", include("signin.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=SignInForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
@@ -79,6 +84,12 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path(
+        "account/password/",
+        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("password-changed")),
+        name="password-change",
+    ),
+    path("account/password/changed/", views.password_changed, name="password-changed"),
     path("account/api-keys/", views.api_keys, name="api-keys"),
     path("account/api-keys/new/", views.api_key_new, name="api-key-new"),
     path(

@@ -383,7 +383,13 @@ def audit(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-# API keys (per admin, for /api/v1/) ---------------------------------------------------
+# The admin's own account: password and API keys (per admin, for /api/v1/) -------------
+
+
+@login_required
+def password_changed(request: HttpRequest) -> HttpResponse:
+    messages.success(request, "Your password is changed. Your other sessions are signed out.")
+    return redirect("api-keys")
 
 
 @login_required

@@ -403,6 +403,14 @@ class OrgOverview:
     seats_total: int
 
 
+def users_disabled_longer_than_count(*, org: Org, days: int) -> int:
+    """How many of the org's users have been disabled for longer than `days`: those that
+    a disable-then-delete policy with that grace period deletes at its next daily run
+    (directory.services.users_grace_expired_delete)."""
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    return org.users.filter(active=False, disabled_at__lte=cutoff).count()
+
+
 def users_waiting_for_seat_count(*, org: Org) -> int:
     """How many of the org's active users have no seat (the partial index
     enduser_waiting_for_seat holds exactly them)."""

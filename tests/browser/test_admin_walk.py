@@ -180,7 +180,11 @@ def test_an_admin_sets_up_scim_and_watches_provisioning(
 
     page.get_by_label("Delete: remove the user and free the seat").check()
     page.get_by_role("button", name="Save deprovisioning").click()
+    confirm = page.get_by_role("dialog", name="Delete users the IdP deactivates?")
+    expect(confirm).to_contain_text("A deleted user is gone for good")
+    confirm.get_by_role("button", name="Delete users from now on").click()
     expect(page.get_by_text("Deprovisioning set to Delete")).to_be_visible()
+    assert page.url.endswith("/o/acme/settings/#deprovision-title")  # back at the panel
     with _scim(base_url, second_token) as scim:
         r = scim.patch(
             f"/Users/{grace}",

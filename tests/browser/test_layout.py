@@ -36,6 +36,7 @@ def console_pages(org: Org, crowded: Crowded) -> list[tuple[str, str]]:
         ("Request", f"{o}/settings/scim/requests/{crowded.request.id}/"),
         ("Audit log", f"{o}/settings/audit/"),
         ("API keys", "/account/api-keys/"),
+        ("Change password", "/account/password/"),
         ("Your orgs", "/"),
         ("Not found", "/o/no-such-org/"),
     ]

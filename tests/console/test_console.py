@@ -282,7 +282,7 @@ def test_revoking_a_token(console: Client, org: Org) -> None:
 def test_deprovisioning_and_summary_preferences(console: Client, org: Org, admin: User) -> None:
     idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     scim_enable(org=org, actor=OPERATOR)
-    console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"})
+    console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete", "confirmed": "on"})
     org.refresh_from_db()
     assert org.deprovision == "delete"
     console.post("/o/acme/settings/summaries/", {})
@@ -594,9 +594,12 @@ def test_the_access_panel_and_the_marks_agree_whether_or_not_there_is_a_director
     outside = {f"u{i}@acme.example" for i in range(3)}
     limited = (
         "Access is limited to members of Engineering, Sales. "
-        "3 users are marked NOT_IN_ACCESS_GROUPS."
+        "3 users are outside them: refused at sign-in."
     )
-    everyone = "Every user gets access: no access groups. No user is marked NOT_IN_ACCESS_GROUPS."
+    everyone = (
+        "Every user gets access: no access groups. "
+        "No user is refused for being outside the access groups."
+    )
     assert _access_panel(console) == everyone and _marked(org) == set()
 
     console.post("/o/acme/settings/access/", {"access_groups": ["Engineering", "Sales"]})
@@ -625,7 +628,11 @@ def test_the_deprovisioning_policy_is_set_without_a_directory_and_outlives_one(
 ) -> None:
     page = console.get("/o/acme/settings/").content.decode()
     assert "Save deprovisioning" in page and "Save access" in page  # no directory yet
-    r = console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"}, follow=True)
+    r = console.post(
+        "/o/acme/settings/deprovisioning/",
+        {"deprovision": "delete", "confirmed": "on"},
+        follow=True,
+    )
     assert b"Deprovisioning set to Delete" in r.content
     idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     console.post("/o/acme/settings/scim/", {"enabled": "on"})
