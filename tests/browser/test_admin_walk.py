@@ -27,10 +27,10 @@ def _sign_in(page: Page, email: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def _screenshot(page: Page, name: str) -> None:
+def _screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
     if os.environ.get("UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
 
 
 def _scim(base_url: str, token: str) -> httpx.Client:

@@ -92,7 +92,9 @@ def test_no_console_page_is_wider_than_the_screen(
         assert fit["scroll"] <= fit["inner"], (name, fit)
     if page.viewport_size == PHONE:
         page.goto(f"/o/{org.slug}/users/")
-        _screenshot(page, "users-phone.png")
+        _screenshot(page, "users-phone.png", full_page=False)
+        page.get_by_role("button", name="Menu").click()
+        _screenshot(page, "menu-phone.png", full_page=False)
 
 
 def test_the_menu_collapses_at_phone_width_and_opens_on_demand(

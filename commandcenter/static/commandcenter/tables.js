@@ -3,8 +3,10 @@
 document.addEventListener("DOMContentLoaded", () => {
   const all = document.querySelector("[data-select-all]");
   if (!all) return;
-  const form = document.getElementById(all.dataset.selectAll);
-  const boxes = () => [...document.querySelectorAll(`input[name=id][form=${form.id}]`)];
+  // Not form.id: the form's own fields named "id" (the row boxes) would shadow it.
+  const formId = all.dataset.selectAll;
+  const form = document.getElementById(formId);
+  const boxes = () => [...document.querySelectorAll(`input[name=id][form=${formId}]`)];
   const count = document.getElementById("bulk-count");
   const update = () => {
     const n = boxes().filter((b) => b.checked).length;
@@ -18,7 +20,7 @@ document.addEventListener("DOMContentLoaded", () => {
     update();
   });
   document.addEventListener("change", (event) => {
-    if (event.target.matches(`input[name=id][form=${form.id}]`)) update();
+    if (event.target.matches(`input[name=id][form=${formId}]`)) update();
   });
   update();
 });
