@@ -4,8 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from commandcenter import org_settings, provisioning_log, views
-from commandcenter.forms import SignInForm
+from commandcenter import account, org_settings, provisioning_log, views
 
 org_patterns = [
     path("", views.overview, name="overview"),
@@ -23,6 +22,7 @@ org_patterns = [
     path("events/", views.events, name="events"),
     path("settings/audit/", views.audit, name="audit"),
     path("settings/", org_settings.settings_page, name="settings"),
+    path("settings/admin/", account.org_admin_signin, name="settings-admin"),
     path("settings/idp/", org_settings.settings_idp, name="settings-idp"),
     path("settings/idp/jit/", org_settings.settings_idp_jit, name="settings-idp-jit"),
     path("settings/scim/", org_settings.settings_scim, name="settings-scim"),
@@ -58,11 +58,10 @@ urlpatterns = [
     path("scim/v2/", include("scim.urls")),
     path("api/v1/", include("commandcenter.api.urls")),
     path("", include("signin.urls")),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=SignInForm),
-        name="login",
-    ),
+    path("accounts/login/", account.ConsoleLoginView.as_view(), name="login"),
+    path("account/mfa/", account.mfa_verify, name="mfa-verify"),
+    path("account/mfa/setup/", account.mfa_setup, name="mfa-setup"),
+    path("account/mfa/reset/", account.mfa_reset, name="mfa-reset"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",

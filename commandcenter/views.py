@@ -34,6 +34,7 @@ from directory import selectors, services
 from directory.audit import Actor
 from directory.errors import DirectoryError
 from directory.models import Org, ProvisioningEvent, Source
+from directory.services import admin_mfa
 from tokens.services import (
     api_key_issue,
     api_key_revoke,
@@ -397,7 +398,12 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "console/api_keys.html",
-        {"keys": user_of(request).api_keys.order_by("-created_at"), "form": ApiKeyForm()},
+        {
+            "keys": user_of(request).api_keys.order_by("-created_at"),
+            "form": ApiKeyForm(),
+            "mfa_enrolled": admin_mfa.admin_mfa_enrolled(user=user_of(request)),
+            "mfa_required": admin_mfa.admin_mfa_required(user=user_of(request)),
+        },
     )
 
 

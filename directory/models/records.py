@@ -128,6 +128,12 @@ class AuditEvent(models.Model):
         "token.revoke": "Revoked an API token",
         "user.delete": "Deleted a user permanently",
         "users.export": "Exported users",
+        "org.admin_mfa": "Changed the second-factor requirement for admins",
+        "admin.signin_password": "Admin signed in with a password",
+        "admin.signin_mfa": "Admin passed the second factor",
+        "admin.mfa_enrol": "Admin set up a second factor",
+        "admin.mfa_reset": "Admin's second factor removed",
+        "admin.mfa_recovery_code": "Admin used a recovery code",
     }
 
     class Meta:

@@ -9,6 +9,7 @@ is no import cycle:
     signin_state    one-time values of sign-ins in flight (AuthnRequest IDs, OIDC state)
     _common         private helpers: live-directory lock, If-Match check, _event
     orgs            orgs, their deprovisioning policy, org admins, their summary emails
+    admin_mfa       console admins' second factor, and the audit of their sign-ins
     idp             the org's end-user identity provider
     access          the org's access groups and the NOT_IN_ACCESS_GROUPS mark
     seats           seats: take, free, assign, revoke
@@ -29,6 +30,13 @@ the log) are imported by their own names.
 from __future__ import annotations
 
 from directory.services.access import org_access_groups_set
+from directory.services.admin_mfa import (
+    admin_mfa_reset,
+    admin_mfa_verify,
+    admin_signin_record,
+    admin_totp_confirm,
+    admin_totp_start,
+)
 from directory.services.bulk import (
     BulkResult,
     users_delete_manual,
@@ -41,6 +49,7 @@ from directory.services.groups import group_create, group_delete, group_update
 from directory.services.idp import idp_configure, idp_jit_set
 from directory.services.orgs import (
     org_admin_add,
+    org_admin_mfa_set,
     org_admin_summaries_set,
     org_create,
     org_deprovision_set,
@@ -69,6 +78,11 @@ __all__ = [
     "BulkResult",
     "UserChange",
     "UserFields",
+    "admin_mfa_reset",
+    "admin_mfa_verify",
+    "admin_signin_record",
+    "admin_totp_confirm",
+    "admin_totp_start",
     "event_record",
     "group_create",
     "group_delete",
@@ -77,6 +91,7 @@ __all__ = [
     "idp_jit_set",
     "org_access_groups_set",
     "org_admin_add",
+    "org_admin_mfa_set",
     "org_admin_summaries_set",
     "org_create",
     "org_deprovision_set",

@@ -35,8 +35,10 @@ def console_pages(org: Org, crowded: Crowded) -> list[tuple[str, str]]:
         ("Provisioning log", f"{o}/settings/scim/requests/"),
         ("Request", f"{o}/settings/scim/requests/{crowded.request.id}/"),
         ("Audit log", f"{o}/settings/audit/"),
+        ("Admin sign-in", f"{o}/settings/admin/"),
         ("API keys", "/account/api-keys/"),
         ("Change password", "/account/password/"),
+        ("Set up a second factor", "/account/mfa/setup/"),
         ("Your orgs", "/"),
         ("Not found", "/o/no-such-org/"),
     ]
