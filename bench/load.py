@@ -391,8 +391,12 @@ def console_pages(site: str, console: dict[str, Any], repeats: int) -> dict[str,
         "page 500": "?page=500",
         "search by userName prefix": f"?q={console['slug']}-0-4711",
         "search by family name": "?q=4711",
+        "search by part of a userName": "?q=-0-4711@",
         "search matching nobody": "?q=nobody-is-called-this",
+        "search matching everyone (the email domain)": "?q=bench.example",
         "disabled users, filtered": "?status=disabled",
+        "sorted by userName, last page": "?sort=user&page=last",
+        "500 a page": "?per_page=500",
     }
     out: dict[str, Stats] = {}
     for label, query in pages.items():

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 
 from directory.models import IdentityProvider, Org
 from directory.saml_metadata import MAX_METADATA_BYTES
@@ -139,6 +140,8 @@ class DeprovisionForm(forms.Form):
     grace_days = forms.IntegerField(
         label="Grace period (days)", min_value=1, max_value=MAX_GRACE_DAYS, required=False
     )
+    # Set by the confirmation dialog of a change that deletes users.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class RequestLogForm(forms.Form):
@@ -203,3 +206,12 @@ class NameRuleForm(forms.Form):
 class ApiKeyForm(forms.Form):
     name = forms.CharField(label="Key name", max_length=100, required=False)
     read_only = forms.BooleanField(label="Read-only", required=False)
+
+
+class SignInForm(AuthenticationForm):
+    """The console's sign-in: its field is labelled Email, and so is its error."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Wrong email or password. The password is case-sensitive.",
+    }

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from directory.services import admin_mfa
 
 
 def forwarded_client(forwarded_for: str, proxies: int) -> str | None:
@@ -44,3 +48,32 @@ class ClientAddressMiddleware:
         if client is not None:
             request.META["REMOTE_ADDR"] = client
         return self.get_response(request)
+
+
+class AdminMfaMiddleware:
+    """The console's pages (/, /o/..., /account/...) ask a signed-in admin for their second
+    factor until this session has passed it, if they have one; an admin without one, of an
+    org that requires it, is sent to set it up first. The sign-in pages and the MFA pages
+    themselves are open; SCIM, the admin API (bearer keys), end users' sign-in and the
+    Django admin (operators) are not the console's and are not asked."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        console = path == "/" or path.startswith(("/o/", "/account/"))
+        user = request.user
+        if console and user.is_authenticated and not path.startswith("/account/mfa/"):
+            if not user.is_verified():  # type: ignore[attr-defined]  # OTPMiddleware adds it
+                if admin_mfa.admin_mfa_enrolled(user=user):
+                    return self._to("mfa-verify", request)
+                if admin_mfa.admin_mfa_required(user=user):
+                    return self._to("mfa-setup", request)
+        return self.get_response(request)
+
+    @staticmethod
+    def _to(name: str, request: HttpRequest) -> HttpResponse:
+        return HttpResponseRedirect(
+            f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}"
+        )

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -131,6 +132,11 @@ def _settings_context(request: HttpRequest, org: Org, **extra: Any) -> dict[str,
     return context
 
 
+def _back(org: Org, panel: str) -> HttpResponseRedirect:
+    """Back to the settings page, at the panel the admin was editing."""
+    return HttpResponseRedirect(f"{reverse('settings', args=[org.slug])}#{panel}")
+
+
 @login_required
 def settings_page(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
@@ -154,7 +160,7 @@ def settings_idp(request: HttpRequest, slug: str) -> HttpResponse:
                 messages.success(
                     request, "Identity provider saved. Sign-in is not set up yet: see below."
                 )
-            return redirect("settings", slug=org.slug)
+            return _back(org, "idp")
     messages.error(request, "The identity provider was not saved: check the fields below.")
     return render(request, "console/settings.html", _settings_context(request, org, idp_form=form))
 
@@ -177,7 +183,7 @@ def settings_idp_jit(request: HttpRequest, slug: str) -> HttpResponse:
             if enabled
             else "Just-in-time users are off: only users in the directory can sign in.",
         )
-    return redirect("settings", slug=org.slug)
+    return _back(org, "idp")
 
 
 @login_required
@@ -193,7 +199,7 @@ def settings_scim(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "SCIM provisioning is off: the IdP's requests are refused.")
     except DirectoryError as e:
         messages.error(request, e.message)
-    return redirect("settings", slug=org.slug)
+    return _back(org, "scim-title")
 
 
 @login_required
@@ -204,10 +210,10 @@ def settings_token_issue(request: HttpRequest, slug: str) -> HttpResponse:
     form = TokenForm(request.POST)
     if directory is None:
         messages.error(request, "Enable SCIM provisioning before generating a token.")
-        return redirect("settings", slug=org.slug)
+        return _back(org, "tokens")
     if not form.is_valid():
         messages.error(request, "A token name has at most 100 characters.")
-        return redirect("settings", slug=org.slug)
+        return _back(org, "tokens")
     try:
         issued = token_issue(
             directory=directory,
@@ -217,7 +223,7 @@ def settings_token_issue(request: HttpRequest, slug: str) -> HttpResponse:
         )
     except DirectoryError as e:
         messages.error(request, e.message)
-        return redirect("settings", slug=org.slug)
+        return _back(org, "tokens")
     messages.success(request, f"Token {issued.token.prefix}… generated. Copy it now.")
     # Rendered in this response only: the plaintext is never stored, not even in the
     # session, and cannot be shown again.
@@ -242,7 +248,7 @@ def settings_token_revoke(request: HttpRequest, slug: str, token_id: str) -> Htt
     except DirectoryError as e:
         raise Http404(e.message) from None
     messages.success(request, f"Token {token.prefix}… is revoked: it authenticates nothing now.")
-    return redirect("settings", slug=org.slug)
+    return _back(org, "tokens")
 
 
 @login_required
@@ -254,18 +260,44 @@ def settings_deprovision(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(
             request, f"Choose a policy, and a grace period of 1 to {MAX_GRACE_DAYS} days."
         )
-        return redirect("settings", slug=org.slug)
+        return _back(org, "deprovision-title")
+    chosen, grace_days = form.cleaned_data["deprovision"], form.cleaned_data.get("grace_days")
+    if not form.cleaned_data["confirmed"] and _deletes_more(org, chosen, grace_days):
+        # Nothing saved yet: the page asks first, in a dialog that posts again, confirmed.
+        days = grace_days or org.deprovision_grace_days
+        confirm = {
+            "deprovision": chosen,
+            "grace_days": days,
+            "label": dict(form.fields["deprovision"].choices)[chosen],  # type: ignore[attr-defined]
+            "due": selectors.users_disabled_longer_than_count(org=org, days=days)
+            if chosen == Org.Deprovision.DISABLE_THEN_DELETE
+            else 0,
+        }
+        return render(
+            request,
+            "console/settings.html",
+            _settings_context(request, org, confirm_deprovision=confirm),
+        )
     try:
         org = services.org_deprovision_set(
-            org=org,
-            deprovision=form.cleaned_data["deprovision"],
-            grace_days=form.cleaned_data.get("grace_days"),
-            actor=actor_of(request),
+            org=org, deprovision=chosen, grace_days=grace_days, actor=actor_of(request)
         )
         messages.success(request, f"Deprovisioning set to {org.get_deprovision_display()}.")
     except DirectoryError as e:
         messages.error(request, e.message)
-    return redirect("settings", slug=org.slug)
+    return _back(org, "deprovision-title")
+
+
+def _deletes_more(org: Org, chosen: str, grace_days: int | None) -> bool:
+    """Whether the policy chosen deletes users that the org's current one keeps: a change
+    to delete, or to disable-then-delete from disable, or a shorter grace period."""
+    if chosen == Org.Deprovision.DISABLE or chosen == org.deprovision == Org.Deprovision.DELETE:
+        return False
+    if chosen == Org.Deprovision.DELETE:
+        return True
+    if org.deprovision != Org.Deprovision.DISABLE_THEN_DELETE:
+        return org.deprovision == Org.Deprovision.DISABLE
+    return grace_days is not None and grace_days < org.deprovision_grace_days
 
 
 @login_required
@@ -275,7 +307,7 @@ def settings_request_log(request: HttpRequest, slug: str) -> HttpResponse:
     form = RequestLogForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Keep requests for 1 to {MAX_REQUEST_LOG_DAYS} days.")
-        return redirect("settings", slug=org.slug)
+        return _back(org, "request-log-settings")
     org = services.org_request_log_set(
         org=org,
         retention_days=form.cleaned_data["retention_days"],
@@ -287,7 +319,7 @@ def settings_request_log(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         f"The provisioning log keeps requests {org.request_log_retention_days} days{masked}.",
     )
-    return redirect("settings", slug=org.slug)
+    return _back(org, "request-log-settings")
 
 
 @login_required
@@ -301,7 +333,7 @@ def settings_summaries(request: HttpRequest, slug: str) -> HttpResponse:
     messages.success(
         request, "You will get hourly summaries." if wanted else "No more hourly summaries for you."
     )
-    return redirect("settings", slug=org.slug)
+    return _back(org, "summary-title")
 
 
 @login_required
@@ -324,7 +356,7 @@ def settings_scim_delete(request: HttpRequest, slug: str) -> HttpResponse:
         )
     except DirectoryError as e:
         messages.error(request, e.message)
-    return redirect("settings", slug=org.slug)
+    return _back(org, "scim-title")
 
 
 @login_required
@@ -336,21 +368,21 @@ def settings_access(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if not form.is_valid():
         messages.error(request, "Choose groups from the list.")
-        return redirect("settings", slug=org.slug)
+        return _back(org, "access-title")
     try:
         groups = services.org_access_groups_set(
             org=org, names=form.cleaned_data["access_groups"], actor=actor_of(request)
         )
     except DirectoryError as e:
         messages.error(request, e.message)
-        return redirect("settings", slug=org.slug)
+        return _back(org, "access-title")
     messages.success(
         request,
         "Access is limited to members of " + ", ".join(g.display_name for g in groups) + "."
         if groups
         else "Every user gets access (no access groups).",
     )
-    return redirect("settings", slug=org.slug)
+    return _back(org, "access-title")
 
 
 @login_required
@@ -364,11 +396,11 @@ def settings_name_rule(request: HttpRequest, slug: str) -> HttpResponse:
         services.scim_name_rule_set(org=org, enabled=wanted, actor=actor_of(request))
     except DirectoryError as e:
         messages.error(request, e.message)
-        return redirect("settings", slug=org.slug)
+        return _back(org, "name-rule")
     messages.success(
         request,
         "Names with @ , # $ ! from the IdP are refused."
         if wanted
         else "Names from the IdP may contain any character.",
     )
-    return redirect("settings", slug=org.slug)
+    return _back(org, "name-rule")

@@ -6,10 +6,10 @@ non-admins)."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from commandcenter.paging import page_of
 from commandcenter.params import parse_when
 from commandcenter.views import get_org_for_admin
 from directory import request_log
@@ -17,7 +17,6 @@ from directory.errors import NotFound
 from directory.masking import body_pretty
 from directory.models import ScimRequest
 
-PAGE_SIZE = 50
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 FILTERS = ("status", "method", "resource", "resource_id", "idp", "from", "to")
 
@@ -43,7 +42,7 @@ def scim_requests(request: HttpRequest, slug: str) -> HttpResponse:
         "console/scim_requests.html",
         {
             "org": org,
-            "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": page_of(request, rows),
             "filters": f,
             "filtered": any(f.values()),
             "query": query.urlencode(),

@@ -91,6 +91,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    # Console admins' second factor (commandcenter.account, directory.services.admin_mfa).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -114,11 +118,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the admin's second factor;
+    # then the console asks for it (or for enrolment, where an org requires it).
+    "django_otp.middleware.OTPMiddleware",
+    "commandcenter.middleware.AdminMfaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# The name authenticator apps show next to an admin's TOTP entry.
+OTP_TOTP_ISSUER = "Command Center"
 
 ROOT_URLCONF = "commandcenter.urls"
 WSGI_APPLICATION = "commandcenter.wsgi.application"
@@ -364,6 +375,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "commandcenter.api.summaries.add_summaries",
+    ],
 }
 
 # Logging

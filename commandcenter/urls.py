@@ -2,19 +2,29 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 
-from commandcenter import ldap_settings, org_settings, provisioning_log, views, webhooks_console
+from commandcenter import (
+    account,
+    ldap_settings,
+    org_settings,
+    provisioning_log,
+    views,
+    webhooks_console,
+)
 
 org_patterns = [
     path("", views.overview, name="overview"),
     path("users/", views.users, name="users"),
     path("users/new/", views.user_new, name="user-new"),
+    path("users/export.csv", views.users_export, name="users-export"),
+    path("users/bulk/", views.users_bulk, name="users-bulk"),
     path("users/<str:user_id>/", views.user_detail, name="user-detail"),
     path("users/<str:user_id>/delete/", views.user_delete, name="user-delete"),
     path("users/<str:user_id>/seat/", views.user_seat, name="user-seat"),
     path("groups/", views.groups, name="groups"),
     path("groups/new/", views.group_new, name="group-new"),
+    path("groups/export.csv", views.groups_export, name="groups-export"),
     path("groups/<str:group_id>/", views.group_detail, name="group-detail"),
     path("events/", views.events, name="events"),
     path("settings/audit/", views.audit, name="audit"),
@@ -31,6 +41,7 @@ org_patterns = [
         webhooks_console.webhook_action,
         name="webhook-action",
     ),
+    path("settings/admin/", account.org_admin_signin, name="settings-admin"),
     path("settings/idp/", org_settings.settings_idp, name="settings-idp"),
     path("settings/idp/jit/", org_settings.settings_idp_jit, name="settings-idp-jit"),
     path("settings/scim/", org_settings.settings_scim, name="settings-scim"),
@@ -74,7 +85,10 @@ urlpatterns = [
     path("scim/v2/", include("scim.urls")),
     path("api/v1/", include("commandcenter.api.urls")),
     path("", include("signin.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account.ConsoleLoginView.as_view(), name="login"),
+    path("account/mfa/", account.mfa_verify, name="mfa-verify"),
+    path("account/mfa/setup/", account.mfa_setup, name="mfa-setup"),
+    path("account/mfa/reset/", account.mfa_reset, name="mfa-reset"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
@@ -96,6 +110,12 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path(
+        "account/password/",
+        auth_views.PasswordChangeView.as_view(success_url=reverse_lazy("password-changed")),
+        name="password-change",
+    ),
+    path("account/password/changed/", views.password_changed, name="password-changed"),
     path("account/api-keys/", views.api_keys, name="api-keys"),
     path("account/api-keys/new/", views.api_key_new, name="api-key-new"),
     path(

@@ -6,36 +6,39 @@ get_org_for_admin, which answers 404 to anyone who does not administer the org."
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from commandcenter import exports
 from commandcenter.charts import activity_chart
 from commandcenter.forms import (
     ApiKeyForm,
     ManualGroupForm,
     ManualUserForm,
 )
+from commandcenter.paging import page_of
 from commandcenter.params import parse_when
+from commandcenter.templatetags.console import thousands
 from directory import selectors, services
 from directory.audit import Actor
 from directory.errors import DirectoryError
 from directory.models import Org, ProvisioningEvent, Source
+from directory.services import admin_mfa
 from tokens.services import (
     api_key_issue,
     api_key_revoke,
 )
-
-PAGE_SIZE = 50
 
 
 def get_org_for_admin(request: HttpRequest, slug: str) -> Org:
@@ -52,10 +55,6 @@ def user_of(request: HttpRequest) -> User:
 
 def actor_of(request: HttpRequest) -> Actor:
     return Actor(who=user_of(request).username, via="console", ip=request.META.get("REMOTE_ADDR"))
-
-
-def _page(request: HttpRequest, items: Any) -> Page[Any]:
-    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -108,11 +107,18 @@ def operator_activity(request: HttpRequest) -> HttpResponse:
 # Directory -------------------------------------------------------------------------
 
 
+USER_FILTERS = ("q", "status", "source", "group", "seat", "signin", "sort")
+
+
+def _user_filters(request: HttpRequest) -> dict[str, str]:
+    return {k: request.GET.get(k, "") for k in USER_FILTERS}
+
+
 @login_required
 def users(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
-    f = {k: request.GET.get(k, "") for k in ("q", "status", "source", "group", "seat", "signin")}
-    page = _page(request, selectors.user_list(org=org, **f))
+    f = _user_filters(request)
+    page = page_of(request, selectors.user_list(org=org, **f))
     return render(
         request,
         "console/users.html",
@@ -120,13 +126,72 @@ def users(request: HttpRequest, slug: str) -> HttpResponse:
             "org": org,
             "page": page,
             "filters": f,
+            "filtered": any(v for k, v in f.items() if k != "sort"),
             "query": _query_without_page(request),
             "groups": selectors.group_choices(org=org),
             "sources": Source.choices,
+            # Counted only when it can show: every seat is taken.
+            "waiting_for_seat": org.seats_used >= org.seats
+            and selectors.users_waiting_for_seat_count(org=org),
+            # Only an empty table says whether SCIM is set up.
+            "directory": None if page.object_list else selectors.scim_directory_get(org=org),
             "new_user_form": ManualUserForm(),
             "section": "users",
         },
     )
+
+
+@login_required
+def users_export(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+    org = get_org_for_admin(request, slug)
+    f = _user_filters(request)
+    described = ", ".join(f"{k}={v}" for k, v in f.items() if v and k != "sort")
+    services.users_export_record(org=org, actor=actor_of(request), what=described or "all")
+    return exports.users_csv(selectors.user_list(org=org, **f), f"{org.slug}-users.csv")
+
+
+BULK_ACTIONS = {
+    "seat-assign": (services.users_seat_assign, "{n} user{s} got a seat."),
+    "seat-revoke": (services.users_seat_revoke, "{n} seat{s} freed."),
+    "delete": (services.users_delete_manual, "{n} user{s} deleted permanently."),
+}
+
+
+@login_required
+@require_POST
+def users_bulk(request: HttpRequest, slug: str) -> HttpResponse | StreamingHttpResponse:
+    org = get_org_for_admin(request, slug)
+    ids = request.POST.getlist("id")
+    back = f"{reverse('users', args=[org.slug])}?{request.POST.get('back', '')}"
+    action = request.POST.get("action", "")
+    if action == "export":
+        services.users_export_record(org=org, actor=actor_of(request), what=f"{len(ids)} selected")
+        chosen = selectors.user_list(org=org).filter(id__in=_uuids(ids))
+        return exports.users_csv(chosen, f"{org.slug}-users-selected.csv")
+    if action not in BULK_ACTIONS:
+        messages.error(request, "Choose an action for the selected users.")
+        return redirect(back)
+    if not ids:
+        messages.error(request, "Select some users first.")
+        return redirect(back)
+    service, done = BULK_ACTIONS[action]
+    result = service(org=org, user_ids=ids, actor=actor_of(request))
+    messages.success(request, done.format(n=thousands(result.done), s=pluralize(result.done)))
+    if result.skipped:
+        shown = "; ".join(result.skipped[:5])
+        more = f" and {len(result.skipped) - 5} more" if len(result.skipped) > 5 else ""
+        messages.error(request, f"{len(result.skipped)} left as they were: {shown}{more}.")
+    return redirect(back)
+
+
+def _uuids(raw: list[str]) -> list[uuid.UUID]:
+    ids = []
+    for value in raw:
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return ids
 
 
 @login_required
@@ -206,17 +271,27 @@ def user_seat(request: HttpRequest, slug: str, user_id: str) -> HttpResponse:
 def groups(request: HttpRequest, slug: str) -> HttpResponse:
     org = get_org_for_admin(request, slug)
     q = request.GET.get("q", "")
+    sort = request.GET.get("sort", "")
     return render(
         request,
         "console/groups.html",
         {
             "org": org,
-            "page": _page(request, selectors.group_list(org=org, q=q)),
+            "page": page_of(request, selectors.group_list(org=org, q=q, sort=sort)),
             "q": q,
             "query": _query_without_page(request),
             "new_group_form": ManualGroupForm(),
             "section": "groups",
         },
+    )
+
+
+@login_required
+def groups_export(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+    org = get_org_for_admin(request, slug)
+    q, sort = request.GET.get("q", ""), request.GET.get("sort", "")
+    return exports.groups_csv(
+        selectors.group_list(org=org, q=q, sort=sort), f"{org.slug}-groups.csv"
     )
 
 
@@ -255,7 +330,7 @@ def group_detail(request: HttpRequest, slug: str, group_id: str) -> HttpResponse
         {
             "org": org,
             "group": group,
-            "page": _page(request, members),
+            "page": page_of(request, members),
             "query": _query_without_page(request),
             "section": "groups",
         },
@@ -284,7 +359,7 @@ def events(request: HttpRequest, slug: str) -> HttpResponse:
         "console/events.html",
         {
             "org": org,
-            "page": _page(request, items),
+            "page": page_of(request, items),
             "filters": f,
             "query": _query_without_page(request),
             "outcomes": ProvisioningEvent.Outcome.choices,
@@ -302,14 +377,20 @@ def audit(request: HttpRequest, slug: str) -> HttpResponse:
         "console/audit.html",
         {
             "org": org,
-            "page": _page(request, selectors.audit_list(org=org)),
+            "page": page_of(request, selectors.audit_list(org=org)),
             "query": _query_without_page(request),
             "section": "settings",
         },
     )
 
 
-# API keys (per admin, for /api/v1/) ---------------------------------------------------
+# The admin's own account: password and API keys (per admin, for /api/v1/) -------------
+
+
+@login_required
+def password_changed(request: HttpRequest) -> HttpResponse:
+    messages.success(request, "Your password is changed. Your other sessions are signed out.")
+    return redirect("api-keys")
 
 
 @login_required
@@ -317,7 +398,12 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "console/api_keys.html",
-        {"keys": user_of(request).api_keys.order_by("-created_at"), "form": ApiKeyForm()},
+        {
+            "keys": user_of(request).api_keys.order_by("-created_at"),
+            "form": ApiKeyForm(),
+            "mfa_enrolled": admin_mfa.admin_mfa_enrolled(user=user_of(request)),
+            "mfa_required": admin_mfa.admin_mfa_required(user=user_of(request)),
+        },
     )
 
 

@@ -100,10 +100,12 @@ def user_list(
     group: str = "",
     seat: str = "",
     signin: str = "",
+    sort: str = "",
 ) -> QuerySet[EndUser]:
-    """The org's users for the Directory page: prefix search on userName, names and
+    """The org's users for the Directory page: substring search on userName, names and
     email; filters by status (active/disabled/removed), source, group id, seat and
-    sign-in (never / signed-in)."""
+    sign-in (never / signed-in); ordered by `sort` (a USER_SORTS key, `-` first for
+    descending; newest first when empty or unknown)."""
     users = org.users.all()
     if "\x00" in q:
         return users.none()  # nothing stored holds a NUL (Postgres cannot): nobody matches
@@ -130,26 +132,62 @@ def user_list(
         users = users.filter(last_signin_at__isnull=True)
     elif signin == "signed-in":
         users = users.filter(last_signin_at__isnull=False)
-    return users.order_by("-created_at", "-id")
+    return users.order_by(*sort_order(USER_SORTS, sort, default="-created"))
 
 
-# A search with at most this many candidate rows starts from the prefix indexes.
+# The columns the Users table sorts by: key -> the expressions it orders by, ascending.
+USER_SORTS: dict[str, tuple[Any, ...]] = {
+    "user": (Lower("user_name"),),
+    "name": (Lower("family_name"), Lower("given_name")),
+    "source": (F("source"),),
+    "status": (F("active"),),
+    "seat": (F("has_seat"),),
+    "signin": (F("last_signin_at"),),
+    "created": (F("created_at"),),
+}
+NULLABLE_SORTS = {"signin"}
+GROUP_SORTS: dict[str, tuple[Any, ...]] = {
+    "name": (Lower("display_name"),),
+    "source": (F("source"),),
+    "members": (F("member_count"),),
+    "updated": (F("updated_at"),),
+}
+
+
+def sort_order(sorts: dict[str, tuple[Any, ...]], sort: str, *, default: str) -> list[Any]:
+    """The ORDER BY of a table sorted by `sort` ("name", "-name"; `default` when it names
+    no column), with the id last so that pages never overlap or skip a row."""
+    key = sort.removeprefix("-")
+    if key not in sorts:
+        sort, key = default, default.removeprefix("-")
+    desc = sort.startswith("-")
+    # NULLs (never signed in) sort as the oldest values, both ways. Only where a column
+    # has them: `DESC NULLS LAST` on a NOT NULL column would not read the index backwards.
+    nulls = {"nulls_last": True} if desc else {"nulls_first": True}
+    order = [
+        (e.desc if desc else e.asc)(**(nulls if key in NULLABLE_SORTS else {})) for e in sorts[key]
+    ]
+    return [*order, "-id" if desc else "id"]
+
+
+# A search with at most this many candidate rows starts from the trigram indexes.
 SEARCH_NARROW = 1000
 
 
-def _users_matching(org: Org, prefix: str) -> Q:
+def _users_matching(org: Org, part: str) -> Q:
     """The org's users whose userName, display name, given or family name or any email
-    starts with `prefix` (lowercase).
+    contains `part` (lowercase), as an email domain or the middle of a name.
 
-    Narrow searches (the usual: a name, an address) read their candidates from one prefix
-    index range per column (migration 0005 adds them on Postgres) and match by id. Broad
-    ones ("a", a shared prefix) would make that list huge; for them one OR over the org's
+    Narrow searches (the usual: a name, an address) read their candidates through one
+    index per column (on Postgres, the trigram indexes of the migration
+    user_search_trigram_indexes; SQLite scans, at its sizes) and match by id. Broad ones
+    ("a", a shared domain) would make that list huge; for them one OR over the org's
     users is cheaper, because matches are dense and the page fills quickly."""
     matches = [
-        Q(**{f"{column}__lower__startswith": prefix})
+        Q(**{f"{column}__lower__contains": part})
         for column in ("user_name", "display_name", "given_name", "family_name")
     ]
-    emails = UserEmail.objects.filter(org=org, value__lower__startswith=prefix)
+    emails = UserEmail.objects.filter(org=org, value__lower__contains=part)
     own = EndUser.objects.filter(org=org)
     branches = [own.filter(m).values_list("id") for m in matches]
     candidates = list(
@@ -212,8 +250,9 @@ def group_name_collision_list(*, org: Org) -> list[GroupNameCollision]:
     return collisions
 
 
-def group_list(*, org: Org, q: str = "") -> QuerySet[Group]:
-    """The org's groups with their member counts."""
+def group_list(*, org: Org, q: str = "", sort: str = "") -> QuerySet[Group]:
+    """The org's groups with their member counts, whose name contains `q`, ordered by
+    `sort` (a GROUP_SORTS key, `-` first for descending; by name when empty)."""
     # A correlated count runs for the rows of the page only, not a GROUP BY over every
     # membership of the org.
     counts = (
@@ -230,7 +269,7 @@ def group_list(*, org: Org, q: str = "") -> QuerySet[Group]:
         return groups.none()  # nothing stored holds a NUL: no group matches
     if q:
         groups = groups.filter(display_name__lower__contains=q.strip().lower())
-    return groups.order_by(Lower("display_name"), "id")
+    return groups.order_by(*sort_order(GROUP_SORTS, sort, default="name"))
 
 
 def group_get(*, org: Org, group_id: str) -> Group | None:
@@ -374,6 +413,20 @@ class OrgOverview:
     users_never_signed_in: int
     seats_used: int
     seats_total: int
+
+
+def users_disabled_longer_than_count(*, org: Org, days: int) -> int:
+    """How many of the org's users have been disabled for longer than `days`: those that
+    a disable-then-delete policy with that grace period deletes at its next daily run
+    (directory.services.users_grace_expired_delete)."""
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    return org.users.filter(active=False, disabled_at__lte=cutoff).count()
+
+
+def users_waiting_for_seat_count(*, org: Org) -> int:
+    """How many of the org's active users have no seat (the partial index
+    enduser_waiting_for_seat holds exactly them)."""
+    return org.users.filter(has_seat=False, active=True).count()
 
 
 def org_overview(*, org: Org) -> OrgOverview:

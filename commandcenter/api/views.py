@@ -261,7 +261,7 @@ class UserList(OrgScoped, generics.ListAPIView[EndUser]):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("q", str, description="userName, name or email starts with"),
+            OpenApiParameter("q", str, description="part of a userName, name or email"),
             OpenApiParameter("status", str, enum=["active", "disabled", "removed"]),
             OpenApiParameter("source", str, enum=Source.values),
             OpenApiParameter("group", str, description="a group id"),

@@ -28,6 +28,9 @@ class Org(models.Model):
     # How many users hold a seat. Changed only by directory.services, with a
     # conditional UPDATE, so two concurrent creates cannot take the last seat twice.
     seats_used = models.PositiveIntegerField(default=0)
+    # Every admin of the org signs in to the console with a second factor (TOTP or a
+    # recovery code); one without is sent to enrol first (commandcenter.middleware).
+    admins_need_mfa = models.BooleanField(default=False)
     # SCIM requests per second the org's IdPs may send, all tokens together; empty
     # means the SCIM_RATE_PER_ORG setting.
     scim_rate_limit = models.PositiveIntegerField(null=True, blank=True)

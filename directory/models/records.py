@@ -111,11 +111,42 @@ class AuditEvent(models.Model):
         default=dict, blank=True
     )
 
+    # What each action code means, in the words the console shows (the code stays the
+    # API's and the search's).
+    ACTIONS = {
+        "idp.configure": "Saved the identity provider",
+        "idp.jit": "Changed just-in-time creation",
+        "org.access_groups": "Changed the access groups",
+        "org.deprovision": "Changed the deprovisioning policy",
+        "org.request_log": "Changed the provisioning log settings",
+        "scim.enable": "Turned SCIM on",
+        "scim.disable": "Turned SCIM off",
+        "scim.delete": "Deleted the SCIM directory",
+        "scim.name_rule": "Changed the name rule",
+        "seat.assign": "Gave a seat",
+        "seat.revoke": "Took a seat away",
+        "token.issue": "Generated an API token",
+        "token.revoke": "Revoked an API token",
+        "user.delete": "Deleted a user permanently",
+        "users.export": "Exported users",
+        "org.admin_mfa": "Changed the second-factor requirement for admins",
+        "admin.signin_password": "Admin signed in with a password",
+        "admin.signin_mfa": "Admin passed the second factor",
+        "admin.mfa_enrol": "Admin set up a second factor",
+        "admin.mfa_reset": "Admin's second factor removed",
+        "admin.mfa_recovery_code": "Admin used a recovery code",
+    }
+
     class Meta:
         indexes = [models.Index(fields=["org", "-created_at"], name="audit_org_created")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+    @property
+    def action_words(self) -> str:
+        """The action in words ("Generated an API token"), the code if it has none."""
+        return self.ACTIONS.get(self.action, self.action)
 
 
 class ScimRequest(models.Model):

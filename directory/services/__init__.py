@@ -10,12 +10,14 @@ is no import cycle:
     signin_state    one-time values of sign-ins in flight (AuthnRequest IDs, OIDC state)
     _common         private helpers: live-directory lock, If-Match check, _event
     orgs            orgs, their deprovisioning policy, org admins, their summary emails
+    admin_mfa       console admins' second factor, and the audit of their sign-ins
     idp             the org's end-user identity provider
     access          the org's access groups and the NOT_IN_ACCESS_GROUPS mark
     seats           seats: take, free, assign, revoke
     scim_directory  enable, disable, delete the SCIM directory; its name rule
     scim_requests   the provisioning log: one row per SCIM request, masked
     users           end users
+    bulk            actions on a selection of users: seats, deletion, the export's audit
     groups          groups and memberships
     signin          the sign-in gate: linking, just-in-time creation, the signin event
     ldap_mapping    LDAP entries as users and groups (the AD and OpenLDAP presets)
@@ -32,12 +34,27 @@ the log) are imported by their own names.
 from __future__ import annotations
 
 from directory.services.access import org_access_groups_set
+from directory.services.admin_mfa import (
+    admin_mfa_reset,
+    admin_mfa_verify,
+    admin_signin_record,
+    admin_totp_confirm,
+    admin_totp_start,
+)
+from directory.services.bulk import (
+    BulkResult,
+    users_delete_manual,
+    users_export_record,
+    users_seat_assign,
+    users_seat_revoke,
+)
 from directory.services.changes import changes_retention_set
 from directory.services.events import event_record
 from directory.services.groups import group_create, group_delete, group_update
 from directory.services.idp import idp_configure, idp_jit_set
 from directory.services.orgs import (
     org_admin_add,
+    org_admin_mfa_set,
     org_admin_summaries_set,
     org_create,
     org_deprovision_set,
@@ -63,8 +80,14 @@ from directory.services.users import (
 )
 
 __all__ = [
+    "BulkResult",
     "UserChange",
     "UserFields",
+    "admin_mfa_reset",
+    "admin_mfa_verify",
+    "admin_signin_record",
+    "admin_totp_confirm",
+    "admin_totp_start",
     "changes_retention_set",
     "event_record",
     "group_create",
@@ -74,6 +97,7 @@ __all__ = [
     "idp_jit_set",
     "org_access_groups_set",
     "org_admin_add",
+    "org_admin_mfa_set",
     "org_admin_summaries_set",
     "org_create",
     "org_deprovision_set",
@@ -91,4 +115,8 @@ __all__ = [
     "user_deprovision",
     "user_patch",
     "user_update",
+    "users_delete_manual",
+    "users_export_record",
+    "users_seat_assign",
+    "users_seat_revoke",
 ]

@@ -79,6 +79,15 @@ def org_deprovision_set(
     return org
 
 
+def org_admin_mfa_set(*, org: Org, required: bool, actor: Actor) -> Org:
+    """Require a second factor of every admin of the org at console sign-in (or stop
+    requiring it); admins without one enrol at their next page. Audited."""
+    org.admins_need_mfa = required
+    org.save(update_fields=["admins_need_mfa"])
+    audit_record(org=org, actor=actor, action="org.admin_mfa", target="on" if required else "off")
+    return org
+
+
 MAX_REQUEST_LOG_DAYS = 365
 
 

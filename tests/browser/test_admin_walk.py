@@ -27,10 +27,10 @@ def _sign_in(page: Page, email: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def _screenshot(page: Page, name: str) -> None:
+def _screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
     if os.environ.get("UPDATE_SCREENSHOTS"):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
 
 
 def _scim(base_url: str, token: str) -> httpx.Client:
@@ -180,7 +180,11 @@ def test_an_admin_sets_up_scim_and_watches_provisioning(
 
     page.get_by_label("Delete: remove the user and free the seat").check()
     page.get_by_role("button", name="Save deprovisioning").click()
+    confirm = page.get_by_role("dialog", name="Delete users the IdP deactivates?")
+    expect(confirm).to_contain_text("A deleted user is gone for good")
+    confirm.get_by_role("button", name="Delete users from now on").click()
     expect(page.get_by_text("Deprovisioning set to Delete")).to_be_visible()
+    assert page.url.endswith("/o/acme/settings/#deprovision-title")  # back at the panel
     with _scim(base_url, second_token) as scim:
         r = scim.patch(
             f"/Users/{grace}",

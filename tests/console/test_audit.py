@@ -21,7 +21,7 @@ def test_admin_actions_are_audited_with_who_when_where_and_how(
     idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     console.post("/o/acme/settings/scim/", {"enabled": "on"})
     console.post("/o/acme/settings/tokens/", {"name": "Okta"})
-    console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"})
+    console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete", "confirmed": "on"})
     api = APIClient(REMOTE_ADDR="10.9.9.9")
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_issue(user=admin).plaintext}")
     api.post("/api/v1/orgs/acme/scim/disable/")

@@ -282,7 +282,7 @@ def test_revoking_a_token(console: Client, org: Org) -> None:
 def test_deprovisioning_and_summary_preferences(console: Client, org: Org, admin: User) -> None:
     idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     scim_enable(org=org, actor=OPERATOR)
-    console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"})
+    console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete", "confirmed": "on"})
     org.refresh_from_db()
     assert org.deprovision == "delete"
     console.post("/o/acme/settings/summaries/", {})
@@ -344,7 +344,7 @@ def test_users_list_search_filters_and_detail(console: Client, org: Org) -> None
     assert listed("q=AD") == {"ada"}
     assert listed("q=countess") == {"ada"}  # any email, not only the userName
     assert listed("q=love") == {"ada"}
-    assert listed("q=da") == set()  # prefix, not substring
+    assert listed("q=da") == {"ada"}  # any part, not only the start
     assert listed("status=disabled") == {"bob"}
     assert listed("status=active") == {"ada", "jit"}
     assert listed("source=jit") == {"jit"}
@@ -380,7 +380,7 @@ def test_the_users_list_pages_through_many_users(console: Client, org: Org) -> N
     for i in range(60):
         user_create(org=org, fields=UserFields(user_name=f"u{i:02d}@acme.example"), actor=OPERATOR)
     first = console.get("/o/acme/users/?status=active").content.decode()
-    assert "Page 1 of 2 · 60 in all" in first and "u59@acme.example" in first
+    assert "60 in all" in first and 'max="2" value="1"' in first and "u59@acme.example" in first
     assert 'href="?status=active&amp;page=2"' in first
     second = console.get("/o/acme/users/?status=active&page=2").content.decode()
     assert "u00@acme.example" in second and "u59@acme.example" not in second
@@ -396,8 +396,8 @@ def test_groups_show_member_counts_and_members(console: Client, org: Org) -> Non
     )
     group_create(org=org, display_name="Empty", actor=OPERATOR)
     page = console.get("/o/acme/groups/").content.decode()
-    assert re.search(r"Everyone</a></td><td>.*?</td><td>3</td>", page)
-    assert re.search(r"Empty</a></td><td>.*?</td><td>0</td>", page)
+    assert re.search(r"Everyone</a></td><td>.*?</td><td[^>]*>3</td>", page)
+    assert re.search(r"Empty</a></td><td>.*?</td><td[^>]*>0</td>", page)
     assert "Everyone" not in console.get("/o/acme/groups/?q=emp").content.decode()
     members = console.get(f"/o/acme/groups/{big.id}/").content.decode()
     assert "3 members" in members and "m2@acme.example" in members
@@ -483,7 +483,9 @@ def test_the_users_page_costs_the_same_queries_for_5_or_50_users(
             )
 
     add(0, 5)
-    with django_assert_max_num_queries(9) as small:
+    # 10, with the console's second-factor check (commandcenter.middleware: has
+    # this admin a second factor, does an org of theirs require one).
+    with django_assert_max_num_queries(10) as small:
         r = console.get("/o/acme/users/?q=u")
     assert b">5 in all<" in r.content
     add(5, 50)
@@ -594,9 +596,12 @@ def test_the_access_panel_and_the_marks_agree_whether_or_not_there_is_a_director
     outside = {f"u{i}@acme.example" for i in range(3)}
     limited = (
         "Access is limited to members of Engineering, Sales. "
-        "3 users are marked NOT_IN_ACCESS_GROUPS."
+        "3 users are outside them: refused at sign-in."
     )
-    everyone = "Every user gets access: no access groups. No user is marked NOT_IN_ACCESS_GROUPS."
+    everyone = (
+        "Every user gets access: no access groups. "
+        "No user is refused for being outside the access groups."
+    )
     assert _access_panel(console) == everyone and _marked(org) == set()
 
     console.post("/o/acme/settings/access/", {"access_groups": ["Engineering", "Sales"]})
@@ -625,7 +630,11 @@ def test_the_deprovisioning_policy_is_set_without_a_directory_and_outlives_one(
 ) -> None:
     page = console.get("/o/acme/settings/").content.decode()
     assert "Save deprovisioning" in page and "Save access" in page  # no directory yet
-    r = console.post("/o/acme/settings/deprovisioning/", {"deprovision": "delete"}, follow=True)
+    r = console.post(
+        "/o/acme/settings/deprovisioning/",
+        {"deprovision": "delete", "confirmed": "on"},
+        follow=True,
+    )
     assert b"Deprovisioning set to Delete" in r.content
     idp_configure(org=org, provider="okta", protocol="saml", actor=OPERATOR)
     console.post("/o/acme/settings/scim/", {"enabled": "on"})

@@ -121,7 +121,7 @@ def test_the_console_sets_it(admin: User, org: Org) -> None:
     console.force_login(admin)
     r = console.post(
         "/o/acme/settings/deprovisioning/",
-        {"deprovision": "disable-then-delete", "grace_days": "10"},
+        {"deprovision": "disable-then-delete", "grace_days": "10", "confirmed": "on"},
     )
     assert r.status_code == 302
     org.refresh_from_db()

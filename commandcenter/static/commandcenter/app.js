@@ -1,4 +1,4 @@
-// Console behaviour: dialogs and copy buttons. No build step.
+// Console behaviour: the phone-width menu, dialogs and copy buttons. No build step.
 function copyText(text, input) {
   if (navigator.clipboard && window.isSecureContext) {
     return navigator.clipboard.writeText(text);
@@ -20,6 +20,12 @@ function copyText(text, input) {
 }
 
 document.addEventListener("click", (event) => {
+  const toggle = event.target.closest("[data-menu-toggle]");
+  if (toggle) {
+    const open = toggle.closest(".topbar").classList.toggle("open");
+    toggle.setAttribute("aria-expanded", String(open));
+    return;
+  }
   const opener = event.target.closest("[data-open-dialog]");
   if (opener) {
     document.getElementById(opener.dataset.openDialog).showModal();
