@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from directory.models import (
     AuditEvent,
+    ChangeEvent,
     EndUser,
     Group,
     Membership,
@@ -24,6 +25,7 @@ from directory.models import (
 from directory.services import org_admin_add, org_create
 from tests.actors import OPERATOR
 from tokens.services import api_key_issue, token_issue
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookSecret
 
 # 20,000 as the issue asks; CROWDED_USERS=2000 for a quicker local run.
 USERS = int(os.environ.get("CROWDED_USERS", "20000"))
@@ -39,6 +41,7 @@ class Crowded:
     long_user: EndUser
     long_group: Group
     request: ScimRequest
+    endpoint: WebhookEndpoint
 
 
 def crowd(org: Org, directory: ScimDirectory, admin: User) -> Crowded:
@@ -144,4 +147,29 @@ def crowd(org: Org, directory: ScimDirectory, admin: User) -> Crowded:
     )
     token_issue(directory=directory, name=long_word(100), actor=OPERATOR)
     api_key_issue(user=admin, name=long_word(100))
-    return Crowded(long_user=long_user, long_group=long_group, request=request)
+    # A webhook endpoint with a long URL, its own words, and a failed delivery.
+    endpoint = WebhookEndpoint.objects.create(
+        org=org,
+        url=f"https://hooks.example.com/{long_word(300)}?token={long_word(100)}",
+        description=long_word(200),
+        event_types=list(ChangeEvent.Type.values),
+        failures=3,
+        failing_since=now,
+        next_attempt_at=now,
+    )
+    WebhookSecret.objects.create(
+        endpoint=endpoint, secret="whsec_" + "A" * 43, prefix="whsec_AAAAAA"
+    )
+    change = ChangeEvent.objects.create(
+        org=org, type=ChangeEvent.Type.USER_CREATED, resource_type="User", resource_id=long_user.id
+    )
+    WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        change=change,
+        attempt=3,
+        status=500,
+        latency_ms=5000,
+        error=f"Could not reach hooks.example.com: {long_word(300)}",
+        response_excerpt=long_word(1024),
+    )
+    return Crowded(long_user=long_user, long_group=long_group, request=request, endpoint=endpoint)
