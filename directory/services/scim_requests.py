@@ -30,6 +30,7 @@ from django.db import (
     InterfaceError,
     OperationalError,
     close_old_connections,
+    connection,
     transaction,
 )
 from django.db.models import F, Q
@@ -338,12 +339,30 @@ def _rows_insert(rows: list[ScimRequest]) -> int:
             if row.directory_id not in directories:
                 row.directory_id = None
         try:
-            ScimRequest.objects.bulk_create(rows, batch_size=500)
+            with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    _copy(rows)
+                else:
+                    ScimRequest.objects.bulk_create(rows, batch_size=500)
             return len(rows)
         except IntegrityError:
             if attempt == 2:
                 raise
     return 0
+
+
+_COPIED = list(ScimRequest._meta.concrete_fields)
+
+
+def _copy(rows: list[ScimRequest]) -> None:
+    """The rows with one COPY (Postgres): a fraction of an INSERT's cost on both sides,
+    the web process's, which shares its CPU with the requests, and the database's."""
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in _COPIED)
+    table = connection.ops.quote_name(ScimRequest._meta.db_table)
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([getattr(row, f.attname) for f in _COPIED])
 
 
 def _flush_at_exit() -> None:
