@@ -82,18 +82,19 @@ def test_a_deleted_directory_is_not_returned_and_a_new_one_may_be_made(
 
 
 @pytest.mark.django_db
-def test_postgres_gets_prefix_search_indexes_and_frequent_analyze_sqlite_neither() -> None:
+def test_postgres_gets_trigram_search_indexes_and_frequent_analyze_sqlite_neither() -> None:
     with connection.cursor() as cursor:
         indexes = connection.introspection.get_constraints(cursor, "directory_enduser")
-    prefix = {name for name in indexes if name.startswith("enduser_prefix_")}
+    search = {name for name in indexes if name.startswith(("enduser_prefix_", "enduser_trgm_"))}
     if connection.vendor != "postgresql":
-        assert prefix == set()  # migrations 0005 and 0006 are Postgres-only
+        assert search == set()  # migrations 0005, 0006 and 0019 are Postgres-only
         return
-    assert prefix == {
-        "enduser_prefix_username",
-        "enduser_prefix_displayname",
-        "enduser_prefix_givenname",
-        "enduser_prefix_familyname",
+    # 0019's trigram indexes (substring search) replaced 0005's prefix ones.
+    assert search == {
+        "enduser_trgm_username",
+        "enduser_trgm_displayname",
+        "enduser_trgm_givenname",
+        "enduser_trgm_familyname",
     }
     with connection.cursor() as cursor:
         cursor.execute(
