@@ -13,18 +13,15 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from directory.errors import NotFound
+from directory.ids import uuid_or_none
 from directory.models import EndUser, Group, Org, ProvisioningEvent, ScimRequest
 from directory.selectors import event_list
 
 SCIM_REQUEST_STATUS_CLASSES = ("2xx", "4xx", "5xx", "429")
 SCIM_REQUEST_RESOURCES = ("Users", "Groups", "other")
-
-
-def _uuid(value: uuid.UUID | str) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        return None
+# The resource filter's values, as ScimRequest.resource_type stores them (the type of the
+# view the request reached: discovery, /Me and unknown paths have none).
+_RESOURCE_TYPES = {"Users": "User", "Groups": "Group", "other": ""}
 
 
 def scim_request_list(
@@ -52,14 +49,10 @@ def scim_request_list(
             rows = rows.exclude(status=429)
     if method:
         rows = rows.filter(method=method.upper())
-    if resource == "Users":
-        rows = rows.filter(path__contains="/Users")
-    elif resource == "Groups":
-        rows = rows.filter(path__contains="/Groups")
-    elif resource == "other":
-        rows = rows.exclude(path__contains="/Users").exclude(path__contains="/Groups")
+    if resource in _RESOURCE_TYPES:
+        rows = rows.filter(resource_type=_RESOURCE_TYPES[resource])
     if resource_id:
-        wanted = _uuid(resource_id)
+        wanted = uuid_or_none(resource_id)
         rows = rows.filter(resource_id=wanted) if wanted else rows.none()
     if idp in ScimRequest.Idp.values:
         rows = rows.filter(idp=idp)
@@ -72,7 +65,7 @@ def scim_request_list(
 
 def scim_request_get(*, org: Org, request_id: uuid.UUID | str) -> ScimRequest:
     """One entry of the org's provisioning log, or NotFound (another org's too)."""
-    wanted = _uuid(request_id)
+    wanted = uuid_or_none(request_id)
     row = org.scim_requests.filter(id=wanted).first() if wanted else None
     if row is None:
         raise NotFound(f"No SCIM request {request_id!r} in this org")

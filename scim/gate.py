@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from directory import services
 from directory.audit import Actor, scim_actor
 from directory.errors import DirectoryError
+from directory.ids import uuid_or_none
 from directory.models import (
     Org,
     ProvisioningEvent,
@@ -381,13 +382,6 @@ class ScimViewMixin:
         except Exception:
             # The IdP must still get its SCIM error; losing the event is the lesser harm.
             logger.exception("Could not record a failure event")
-
-
-def uuid_or_none(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _resource_name(request: HttpRequest) -> str:

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django_scim import views as scim2_views
 
 from directory import selectors, services
+from directory.ids import uuid_or_none
 from directory.models import (
     EndUser,
     Group,
@@ -46,12 +47,7 @@ from scim.filters import (
     user_name_eq,
     user_sort_key,
 )
-from scim.gate import (
-    ScimViewMixin,
-    etag_versions,
-    scim_response,
-    uuid_or_none,
-)
+from scim.gate import ScimViewMixin, etag_versions, scim_response
 from scim.group_patch import plan_group_patch
 from scim.lists import ListParams, list_response, page_of, search_params
 from scim.patch import PatchError, parse_patch

@@ -6,7 +6,6 @@ endpoint reads it from its own cursor, in order (webhooks.services.delivery)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.db import models
 
@@ -80,10 +79,6 @@ class WebhookDelivery(models.Model):
     latency_ms = models.PositiveIntegerField(default=0)
     response_excerpt = models.TextField(blank=True)
     error = models.CharField(max_length=500, blank=True)
-    manual = models.BooleanField(default=False)  # a test, a replay or a retry by an admin
-    meta: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
-        default=dict, blank=True
-    )
 
     class Meta:
         indexes = [

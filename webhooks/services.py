@@ -4,7 +4,6 @@ webhooks.delivery."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +14,7 @@ from django.utils import timezone
 from directory.audit import Actor, audit_record
 from directory.change_feed import Cursor
 from directory.errors import InvalidValue, LimitReached, NotFound
+from directory.ids import uuid_or_none
 from directory.models import ChangeEvent, Org
 from directory.outbound import url_refusal
 from webhooks.models import WebhookEndpoint, WebhookSecret
@@ -99,10 +99,7 @@ def endpoint_add(
 
 def endpoint_get(*, org: Org, endpoint_id: str) -> WebhookEndpoint:
     """The org's endpoint, or NotFound (another org's too, or a malformed id)."""
-    try:
-        wanted = uuid.UUID(str(endpoint_id))
-    except ValueError:
-        wanted = None
+    wanted = uuid_or_none(endpoint_id)
     endpoint = org.webhook_endpoints.filter(pk=wanted).first() if wanted else None
     if endpoint is None:
         raise NotFound(f"No webhook endpoint {str(endpoint_id)[:40]!r} in this org")

@@ -57,82 +57,58 @@ def directory_state(directory: ScimDirectory) -> dict[str, Any]:
     return {"id": str(directory.pk), "enabled": directory.enabled}
 
 
-def _row(
+def _write(
     *,
     org_id: int,
-    type: str,
+    types: Sequence[str],
     resource_type: str,
     resource_id: uuid.UUID | None,
     data: dict[str, Any],
-) -> ChangeEvent:
-    return ChangeEvent(
-        org_id=org_id,
-        type=type,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        data=data,
+) -> None:
+    """One event per type, all with `data`, in one INSERT."""
+    ChangeEvent.objects.bulk_create(
+        ChangeEvent(
+            org_id=org_id,
+            type=type,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            data=data,
+        )
+        for type in types
     )
 
 
-def change_user(*, user: EndUser, type: str, **extra: Any) -> None:
-    """Record a change of `user` (user.*, seat.*, access.*, signin.*)."""
-    ChangeEvent.objects.bulk_create(
-        [
-            _row(
-                org_id=user.org_id,
-                type=type,
-                resource_type="User",
-                resource_id=user.pk,
-                data={"object": user_state(user), **extra},
-            )
-        ]
-    )
-
-
-def change_users(*, users: Sequence[EndUser], types: Sequence[str]) -> None:
-    """Record several changes of users at once (a user created with a seat): one
-    INSERT for all of them."""
-    ChangeEvent.objects.bulk_create(
-        [
-            _row(
-                org_id=user.org_id,
-                type=type,
-                resource_type="User",
-                resource_id=user.pk,
-                data={"object": user_state(user)},
-            )
-            for user, type in zip(users, types, strict=True)
-        ]
+def change_user(*, user: EndUser, type: str | Sequence[str], **extra: Any) -> None:
+    """Record a change of `user` (user.*, seat.*, access.*, signin.*), or several at once
+    (a user created with a seat: ["user.created", "seat.assigned"])."""
+    _write(
+        org_id=user.org_id,
+        types=[type] if isinstance(type, str) else type,
+        resource_type="User",
+        resource_id=user.pk,
+        data={"object": user_state(user), **extra},
     )
 
 
 def change_anonymous(*, org: Org, type: str, user_name: str, **extra: Any) -> None:
     """A change about no user of the directory (a sign-in refused for a name it does
     not know)."""
-    ChangeEvent.objects.bulk_create(
-        [
-            _row(
-                org_id=org.pk,
-                type=type,
-                resource_type="",
-                resource_id=None,
-                data={"userName": user_name, **extra},
-            )
-        ]
+    _write(
+        org_id=org.pk,
+        types=[type],
+        resource_type="",
+        resource_id=None,
+        data={"userName": user_name, **extra},
     )
 
 
 def change_group(*, group: Group, type: str, **extra: Any) -> None:
-    ChangeEvent.objects.bulk_create(
-        [
-            _row(
-                org_id=group.org_id,
-                type=type,
-                resource_type="Group",
-                resource_id=group.pk,
-                data={"object": group_state(group), **extra},
-            )
-        ]
+    _write(
+        org_id=group.org_id,
+        types=[type],
+        resource_type="Group",
+        resource_id=group.pk,
+        data={"object": group_state(group), **extra},
     )
 
 
@@ -144,7 +120,7 @@ def change_members(
     for type, ids in ((Type.GROUP_MEMBERS_REMOVED, removed), (Type.GROUP_MEMBERS_ADDED, added)):
         for start in range(0, len(ids), MEMBERS_PER_EVENT):
             rows.append(
-                _row(
+                ChangeEvent(
                     org_id=group.org_id,
                     type=type,
                     resource_type="Group",
@@ -165,7 +141,7 @@ def change_access(
     (id, userName): an access-group change can move thousands at once, so the events
     carry the user's id and name, not their whole state."""
     rows = [
-        _row(
+        ChangeEvent(
             org_id=org.pk,
             type=type,
             resource_type="User",
@@ -179,16 +155,12 @@ def change_access(
 
 
 def change_directory(*, directory: ScimDirectory, type: str) -> None:
-    ChangeEvent.objects.bulk_create(
-        [
-            _row(
-                org_id=directory.org_id,
-                type=type,
-                resource_type="Directory",
-                resource_id=directory.pk,
-                data={"object": directory_state(directory)},
-            )
-        ]
+    _write(
+        org_id=directory.org_id,
+        types=[type],
+        resource_type="Directory",
+        resource_id=directory.pk,
+        data={"object": directory_state(directory)},
     )
 
 

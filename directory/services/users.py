@@ -28,7 +28,7 @@ from directory.prepared import PreparedQuery, insert
 from directory.selectors import users_of_org_by_name
 from directory.services._common import Versions, _event, _name_check, _version_check
 from directory.services.access import _access_group_ids, _access_refresh
-from directory.services.changes import Type, change_user, change_users, changes_forget_user
+from directory.services.changes import Type, change_user, changes_forget_user
 from directory.services.scim_requests import scim_requests_forget_user
 from directory.services.seats import _seat_free, _seat_take
 from directory.services.sessions import sessions_end
@@ -224,7 +224,7 @@ def user_create(
                 details=details or None,
             )
             types = [Type.USER_CREATED] + ([Type.SEAT_ASSIGNED] if user.has_seat else [])
-            change_users(users=[user] * len(types), types=types)
+            change_user(user=user, type=types)
             return user
     except IntegrityError:
         # A concurrent create of the same userName won the race.
@@ -453,7 +453,7 @@ def _user_changes(
         change_user(user=user, type=Type.USER_DEACTIVATED, changed=changed)
     elif action == ProvisioningEvent.Action.USER_REACTIVATE:
         types = [Type.USER_REACTIVATED] + ([Type.SEAT_ASSIGNED] if user.has_seat else [])
-        change_users(users=[user] * len(types), types=types)
+        change_user(user=user, type=types)
     elif changed:
         change_user(user=user, type=Type.USER_UPDATED, changed=changed)
 
