@@ -172,6 +172,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # run with one connection per thread or process, as in production.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a health check of persistent connections that asks Postgres
+    # only when the connection's socket says something happened (commandcenter/postgresql).
+    DATABASES["default"]["ENGINE"] = "commandcenter.postgresql"
     # An unreachable database must fail fast (SCIM answers 503), not hang a worker.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
         "DB_CONNECT_TIMEOUT", 5

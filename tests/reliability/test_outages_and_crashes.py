@@ -240,6 +240,32 @@ def test_a_postgres_outage_gets_503s_and_the_service_recovers_by_itself(stack: S
     assert not any(str(name).startswith("during") for name in stored)
 
 
+def test_connections_the_server_ended_are_replaced_before_the_next_request_uses_them(
+    stack: Stack,
+) -> None:
+    # As after a failover or a restart between two requests: every web worker's
+    # persistent connection is ended by the server while idle. The health check sees it
+    # and reconnects, so no request fails (commandcenter/postgresql).
+    base, auth = _scim(stack)
+    stack.start_web()
+    with httpx.Client(headers=auth, timeout=15) as client:
+        for i in range(6):
+            assert client.post(f"{base}/Users", json=_user(f"a{i}@acme.example")).status_code == 201
+        for _ in range(3):
+            ended = _rows(
+                stack,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = 'commandcenter' AND pid <> pg_backend_pid()",
+            )
+            assert ended  # the workers' connections, and the log writer's
+            time.sleep(0.2)  # the goodbye reaches the workers' sockets
+            statuses = [
+                client.get(f'{base}/Users?filter=userName eq "a{i}@acme.example"').status_code
+                for i in range(6)
+            ]
+            assert statuses == [200] * 6
+
+
 def test_scim_keeps_serving_while_redis_is_down(stack: Stack) -> None:
     base, auth = _scim(stack)
     stack.start_web()
