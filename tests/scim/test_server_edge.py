@@ -26,7 +26,7 @@ from urllib.parse import quote
 import pytest
 from django.core.management import call_command
 from gunicorn.app.wsgiapp import WSGIApplication
-from gunicorn.workers import gthread, sync
+from gunicorn.workers import sync
 
 from commandcenter import gunicorn_workers
 from directory.models import ScimDirectory
@@ -39,7 +39,7 @@ BODY_LIMIT = 4096  # the server's SCIM_MAX_BODY_BYTES, small so a test can excee
 CONFIG = "python:commandcenter.gunicorn_conf"
 WORKERS: dict[str, list[str]] = {
     "sync": [],  # the config's own worker class (Dockerfile, serve)
-    "gthread": [  # bench/run.sh's
+    "gthread": [  # for a deployment that serves with threads
         "--worker-class", "commandcenter.gunicorn_workers.ThreadWorker", "--threads", "2",
     ],
 }  # fmt: skip
@@ -379,12 +379,17 @@ def _assert_uses_config(cfg: Any) -> None:
     assert cfg.limit_request_field_size == 8190
 
 
-def test_the_dockerfile_serves_with_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    cmd = [
+def _dockerfile_cmd() -> list[str]:
+    cmd: list[str] = [
         json.loads(line.removeprefix("CMD "))
         for line in (ROOT / "Dockerfile").read_text().splitlines()
         if line.startswith("CMD ")
     ][-1]
+    return cmd
+
+
+def test_the_dockerfile_serves_with_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    cmd = _dockerfile_cmd()
     assert cmd[:2] == ["gunicorn", "commandcenter.wsgi:application"]
     cfg = _gunicorn_settings(cmd[1:], monkeypatch)
     _assert_uses_config(cfg)
@@ -419,15 +424,18 @@ def test_serve_runs_gunicorn_with_the_config(monkeypatch: pytest.MonkeyPatch) ->
     assert cfg.workers == 5
 
 
-def test_the_benchmark_serves_with_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_benchmark_serves_as_the_image_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    # bench/run.sh measures what the Dockerfile ships: its config, worker class and count.
     script = (ROOT / "bench" / "run.sh").read_text().replace("\\\n", " ")
     (line,) = [
         line.strip() for line in script.splitlines() if re.match(r"\s*\$PY -m gunicorn ", line)
     ]
-    line = line.replace('"$WORKERS"', "4").replace("$PORT", "18765").rstrip(" &")
+    (default,) = re.findall(r"WORKERS=\$\{BENCH_WORKERS:-(\d+)\}", script)
+    line = line.replace('"$WORKERS"', default).replace("$PORT", "18765").rstrip(" &")
     cfg = _gunicorn_settings(shlex.split(line)[3:], monkeypatch)
     _assert_uses_config(cfg)
-    # The benchmark keeps its threaded layout, through the config's gthread subclass.
-    assert issubclass(cfg.worker_class, gthread.ThreadWorker)
-    assert cfg.threads == 2
-    assert cfg.workers == 4
+    image = _gunicorn_settings(_dockerfile_cmd()[1:], monkeypatch)
+    assert cfg.worker_class is image.worker_class
+    assert issubclass(cfg.worker_class, sync.SyncWorker)
+    assert cfg.workers == image.workers == 3
+    assert cfg.threads == image.threads
