@@ -17,15 +17,27 @@ semantics stay the ORM's.
 Samples must be ints or strings that no real call uses, each distinct. A query whose
 compiled parameters do not carry the samples unchanged (say `__contains`, which wraps
 its value in wildcards) is refused when first used, rather than bound wrongly.
+
+Writes whose outcome nobody reads before the transaction ends (a user's email rows, its
+event, its change events) need not each wait for Postgres. Inside `deferred_writes()`,
+`insert(obj, defer=True)` queues the INSERT instead of sending it; the queue travels with
+the next statement the connection sends, in the same round trip (a multi-statement
+query, whose last result is the one the caller reads), or at the end of the block. So a
+SCIM create costs four round trips instead of eight. A queued INSERT that fails fails
+the statement it travelled with: inside the transaction, which then rolls back whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
+from django.db.models.expressions import DatabaseDefault
 from django.db.models.sql import InsertQuery, UpdateQuery
 
 M = TypeVar("M", bound=Model)
@@ -176,10 +188,12 @@ class PreparedUpdate:
 
 
 class _CompiledInsert:
-    def __init__(self, model: type[Model], fields: list[Any], obj: Model, using: str) -> None:
+    def __init__(
+        self, model: type[Model], fields: list[Any], obj: Model, using: str, returning: bool
+    ) -> None:
         meta = model._meta
         self.fields = fields
-        self.returning = list(meta.db_returning_fields)
+        self.returning = list(meta.db_returning_fields) if returning else []
         query = InsertQuery(model)
         query.insert_values(fields, [obj], raw=False)
         compiler = query.get_compiler(using=using)
@@ -191,21 +205,82 @@ class _CompiledInsert:
         self.compiler = compiler
 
 
-_inserts: dict[tuple[type[Model], bool, str, str], _CompiledInsert] = {}
+_inserts: dict[tuple[Any, ...], _CompiledInsert] = {}
+
+# The attribute of a connection that holds its queue inside deferred_writes().
+_QUEUE = "commandcenter_deferred_writes"
 
 
-def insert(obj: M, *, using: str = DEFAULT_DB_ALIAS) -> M:
+def _queue(connection: BaseDatabaseWrapper) -> list[str] | None:
+    queue: list[str] | None = getattr(connection, _QUEUE, None)
+    return queue
+
+
+def _ride_along(
+    queue: list[str], execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+) -> Any:
+    """An execute wrapper: the queued statements go first, in the same query."""
+    if not queue:
+        return execute(sql, params, many, context)
+    raw = context["cursor"].cursor
+    queued = list(queue)
+    queue.clear()
+    if many:
+        execute("; ".join(queued), None, False, context)
+        return execute(sql, params, many, context)
+    statement = sql if params is None else raw.mogrify(sql, params)
+    result = execute("; ".join([*queued, statement]), None, False, context)
+    for _ in queued:  # to the result of the caller's statement
+        raw.nextset()
+    return result
+
+
+@contextmanager
+def deferred_writes(*, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Within the block, `insert(..., defer=True)` queues its INSERT (see above); what is
+    still queued at its end is sent then, in one query. Use it inside the transaction
+    whose writes it defers. Nested blocks share the outer queue. On an exception the
+    queue is dropped: the transaction it belonged to rolls back. Postgres only (its
+    client-side binding cursor sends several statements at once); elsewhere insert()
+    sends at once."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or _queue(connection) is not None:
+        yield
+        return
+    queue: list[str] = []
+    setattr(connection, _QUEUE, queue)
+    try:
+        with connection.execute_wrapper(partial(_ride_along, queue)):
+            yield
+            if queue:
+                statements = "; ".join(queue)
+                queue.clear()
+                with connection.cursor() as cursor:
+                    cursor.execute(statements)
+    finally:
+        setattr(connection, _QUEUE, None)
+
+
+def insert(obj: M, *, using: str = DEFAULT_DB_ALIAS, defer: bool = False) -> M:
     """INSERT `obj`, as `obj.save(force_insert=True)` does (defaults, auto_now, the
     primary key the database returns), from SQL compiled once per model.
 
     Sends no pre_save/post_save signals; the models it serves have no receivers.
     Anything unusual (a database that cannot return columns, a value that is an
     expression, a generated field) goes through save() instead.
+
+    `defer=True` inside deferred_writes(): queued, not sent, and the columns the
+    database fills in (an auto-increment id, a database default) stay unread; the
+    caller promises not to read them.
     """
     meta = obj._meta
     connection = connections[using]
     with_pk = obj.pk is not None or meta.auto_field is None
     fields = [f for f in meta.local_concrete_fields if with_pk or f is not meta.auto_field]
+    queue = _queue(connection) if defer else None
+    if queue is not None:
+        # Columns left to their database default are left out of the statement.
+        fields = [f for f in fields if not isinstance(getattr(obj, f.attname), DatabaseDefault)]
     if (
         not connection.features.can_return_columns_from_insert
         or any(f.generated for f in fields)
@@ -213,13 +288,20 @@ def insert(obj: M, *, using: str = DEFAULT_DB_ALIAS) -> M:
     ):
         obj.save(force_insert=True, using=using)
         return obj
-    key = (type(obj), with_pk, using, connection.vendor)
+    key = (type(obj), using, connection.vendor, queue is None, *(f.attname for f in fields))
     compiled = _inserts.get(key)
     if compiled is None:
-        compiled = _inserts[key] = _CompiledInsert(type(obj), fields, obj, using)
+        compiled = _CompiledInsert(type(obj), fields, obj, using, returning=queue is None)
+        _inserts[key] = compiled
     # pre_save() after compiling, which calls it too: auto_now values are set once more
     # here, and what is sent is what the instance keeps.
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    if queue is not None:
+        with connection.cursor() as cursor:
+            queue.append(cursor.cursor.mogrify(compiled.sql, params))
+        obj._state.adding = False
+        obj._state.db = using
+        return obj
     with connection.cursor() as cursor:
         cursor.execute(compiled.sql, params)
         row = cursor.fetchone() if compiled.returning else None
@@ -231,3 +313,13 @@ def insert(obj: M, *, using: str = DEFAULT_DB_ALIAS) -> M:
     obj._state.adding = False
     obj._state.db = using
     return obj
+
+
+def insert_all(objs: Sequence[M], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """INSERT several objects of one model whose database-filled columns nobody reads:
+    queued inside deferred_writes(), else in one bulk_create()."""
+    if _queue(connections[using]) is not None:
+        for obj in objs:
+            insert(obj, using=using, defer=True)
+    elif objs:
+        type(objs[0])._default_manager.using(using).bulk_create(objs)

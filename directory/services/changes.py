@@ -18,6 +18,7 @@ from django.utils import timezone
 from directory.audit import Actor, audit_record
 from directory.errors import InvalidValue
 from directory.models import ChangeEvent, EndUser, Group, Org, ScimDirectory
+from directory.prepared import insert_all
 
 Type = ChangeEvent.Type
 
@@ -65,16 +66,18 @@ def _write(
     resource_id: uuid.UUID | None,
     data: dict[str, Any],
 ) -> None:
-    """One event per type, all with `data`, in one INSERT."""
-    ChangeEvent.objects.bulk_create(
-        ChangeEvent(
-            org_id=org_id,
-            type=type,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            data=data,
-        )
-        for type in types
+    """One event per type, all with `data`, in one INSERT (or queued, directory.prepared)."""
+    insert_all(
+        [
+            ChangeEvent(
+                org_id=org_id,
+                type=type,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                data=data,
+            )
+            for type in types
+        ]
     )
 
 

@@ -32,7 +32,8 @@ def event_record(
 ) -> ProvisioningEvent:
     """Record a provisioning event, naming the actor as its client (Actor.client). Call
     it inside the transaction of the change it describes, so the two commit (or roll
-    back) together."""
+    back) together. Inside directory.prepared.deferred_writes() it is queued, and its
+    id stays unset."""
     return insert(
         ProvisioningEvent(
             org=org,
@@ -47,5 +48,6 @@ def event_record(
             client=actor.client[:255],
             details=details or {},
             request_id=scim_request_id.get(),
-        )
+        ),
+        defer=True,
     )

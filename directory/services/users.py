@@ -24,7 +24,7 @@ from directory.models import (
     UserEmail,
 )
 from directory.names import user_name_key
-from directory.prepared import PreparedQuery, insert
+from directory.prepared import PreparedQuery, deferred_writes, insert
 from directory.selectors import users_of_org_by_name
 from directory.services._common import Versions, _event, _name_check, _version_check
 from directory.services.access import _access_group_ids, _access_refresh
@@ -159,6 +159,19 @@ def user_create(
     users get a seat while seats remain.
     """
     _user_check(fields=fields, directory=directory)
+    # The name is free, nearly always (an IdP looks it up before it creates): the INSERT
+    # goes first, with the email rows riding along to the seat's UPDATE and the events
+    # queued to the end, four round trips in all (directory.prepared.deferred_writes).
+    # A taken name makes the INSERT fail and the transaction roll back; then the careful
+    # way below, which reads the user holding the name first, tells what to do.
+    try:
+        with transaction.atomic(), deferred_writes():
+            return _user_insert(
+                org=org, fields=fields, source=source, directory=directory, actor=actor,
+                ldap_id=ldap_id,
+            )  # fmt: skip
+    except IntegrityError:
+        pass
     try:
         with transaction.atomic():
             # At most one: the key is unique per org.
@@ -184,53 +197,70 @@ def user_create(
                 return _user_revive(
                     user=existing, fields=fields, source=source, directory=directory, actor=actor
                 )
-            _manager_check(org=org, manager_id=fields.manager_id, user_id=None)
-            user = EndUser(org=org, directory=directory, source=source, ldap_id=ldap_id)
-            for name in USER_FIELD_NAMES:
-                setattr(user, name, getattr(fields, name))
-            user.user_name = fields.user_name.strip()
-            # A new user belongs to no group yet: under an access-group restriction it
-            # starts outside, until a group push puts it in an allowed group.
-            if _access_group_ids(org=org, directory=directory):
-                user.access = EndUser.Access.NOT_IN_ACCESS_GROUPS
-            # Written as seated, the seat taken last: taking it locks the org row until
-            # COMMIT, and every create in the org queues on that lock, so it should be
-            # held for as few statements as possible.
-            if user.active:
-                user.has_seat = True
-                user.seat_changed_at = timezone.now()
-            insert(user)
-            for email in _email_rows(user):
-                insert(email)
-            if user.active and not _seat_take(org=org):
-                user.has_seat = False
-                user.seat_changed_at = None
-                EndUser.objects.filter(pk=user.pk).update(has_seat=False, seat_changed_at=None)
-            notes: list[str] = []
-            details: dict[str, Any] = {}
-            if user.active and not user.has_seat:
-                notes.append("No seat left for this user")
-                details["no_seat"] = True
-            if user.access:
-                notes.append("Not in the org's access groups (NOT_IN_ACCESS_GROUPS)")
-                details["access"] = user.access
-            _event(
-                user=user,
-                org=org,
-                action=ProvisioningEvent.Action.USER_CREATE,
-                directory=directory,
-                actor=actor,
-                message="; ".join(notes),
-                details=details or None,
-            )
-            types = [Type.USER_CREATED] + ([Type.SEAT_ASSIGNED] if user.has_seat else [])
-            change_user(user=user, type=types)
-            return user
+            return _user_insert(
+                org=org, fields=fields, source=source, directory=directory, actor=actor,
+                ldap_id=ldap_id,
+            )  # fmt: skip
     except IntegrityError:
         # A concurrent create of the same userName won the race.
         raise Conflict(
             f"A user with userName {fields.user_name!r} already exists", field="userName"
         ) from None
+
+
+def _user_insert(
+    *,
+    org: Org,
+    fields: UserFields,
+    source: str,
+    directory: ScimDirectory | None,
+    actor: Actor,
+    ldap_id: str | None,
+) -> EndUser:
+    """The new user's rows, its seat, event and change events. The caller holds the
+    transaction; a taken userName raises IntegrityError."""
+    _manager_check(org=org, manager_id=fields.manager_id, user_id=None)
+    user = EndUser(org=org, directory=directory, source=source, ldap_id=ldap_id)
+    for name in USER_FIELD_NAMES:
+        setattr(user, name, getattr(fields, name))
+    user.user_name = fields.user_name.strip()
+    # A new user belongs to no group yet: under an access-group restriction it
+    # starts outside, until a group push puts it in an allowed group.
+    if _access_group_ids(org=org, directory=directory):
+        user.access = EndUser.Access.NOT_IN_ACCESS_GROUPS
+    # Written as seated, the seat taken last: taking it locks the org row until
+    # COMMIT, and every create in the org queues on that lock, so it should be
+    # held for as few statements as possible.
+    if user.active:
+        user.has_seat = True
+        user.seat_changed_at = timezone.now()
+    insert(user, defer=True)
+    for email in _email_rows(user):
+        insert(email, defer=True)
+    if user.active and not _seat_take(org=org):
+        user.has_seat = False
+        user.seat_changed_at = None
+        EndUser.objects.filter(pk=user.pk).update(has_seat=False, seat_changed_at=None)
+    notes: list[str] = []
+    details: dict[str, Any] = {}
+    if user.active and not user.has_seat:
+        notes.append("No seat left for this user")
+        details["no_seat"] = True
+    if user.access:
+        notes.append("Not in the org's access groups (NOT_IN_ACCESS_GROUPS)")
+        details["access"] = user.access
+    _event(
+        user=user,
+        org=org,
+        action=ProvisioningEvent.Action.USER_CREATE,
+        directory=directory,
+        actor=actor,
+        message="; ".join(notes),
+        details=details or None,
+    )
+    types = [Type.USER_CREATED] + ([Type.SEAT_ASSIGNED] if user.has_seat else [])
+    change_user(user=user, type=types)
+    return user
 
 
 def user_add(

@@ -6,12 +6,19 @@ import uuid
 
 import django
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.sql import InsertQuery
+from django.test.utils import CaptureQueriesContext
 
 from directory.models import EndUser, Org, ProvisioningEvent, UserEmail
-from directory.prepared import PreparedError, PreparedQuery, PreparedUpdate, insert
+from directory.prepared import (
+    PreparedError,
+    PreparedQuery,
+    PreparedUpdate,
+    deferred_writes,
+    insert,
+)
 from directory.selectors import users_of_org_by_name
 
 SAMPLES = (-7_000_001, "prepared-sample")
@@ -140,6 +147,67 @@ def test_insert_keeps_the_databases_constraints(org: Org) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         insert(EndUser(org=org, user_name="ADA@x"))
     assert EndUser.objects.filter(org=org).count() == 1
+
+
+# Deferred writes: on Postgres queued and sent with the next statement; elsewhere at once.
+BATCHED = connection.vendor == "postgresql"
+
+
+def _seat_update() -> PreparedUpdate:
+    return PreparedUpdate(
+        lambda org_id: (Org.objects.filter(pk=org_id, seats_used__lt=F("seats")), {"seats": 7}),
+        samples=(-7_000_001,),
+    )
+
+
+def test_deferred_inserts_travel_with_the_next_statement_and_the_rest_at_the_end(
+    org: Org,
+) -> None:
+    org.seats, org.seats_used = 5, 5
+    org.save()
+    odd = "o'brien %s %% \\ «ünï» 😀 ' ; DROP TABLE x; --"
+    with CaptureQueriesContext(connection) as run, transaction.atomic(), deferred_writes():
+        user = insert(EndUser(org=org, user_name=odd, emails=[{"value": odd}]), defer=True)
+        insert(UserEmail(user=user, org=org, value=odd), defer=True)
+        # The caller gets its own statement's answer: no seat is free, 0 rows (the
+        # INSERTs that went first each wrote one).
+        assert _seat_update().run(org.pk) == 0
+        assert EndUser.objects.filter(org=org, user_name=odd).count() == 1
+        event = insert(
+            ProvisioningEvent(org=org, action="user.create", outcome="success"), defer=True
+        )
+    statements = [
+        q["sql"] for q in run.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    # On Postgres: the UPDATE (with both INSERTs before it), the COUNT, the event's INSERT.
+    assert len(statements) == (3 if BATCHED else 5)
+    stored = EndUser.objects.get(org=org, user_name=odd)
+    assert stored.emails == [{"value": odd}]
+    assert list(stored.email_rows.values_list("value", flat=True)) == [odd]
+    assert ProvisioningEvent.objects.filter(org=org, action="user.create").count() == 1
+    assert event.pk is None if BATCHED else isinstance(event.pk, int)
+
+
+def test_a_deferred_insert_that_fails_rolls_its_whole_transaction_back(org: Org) -> None:
+    insert(EndUser(org=org, user_name="ada@x"))
+    with pytest.raises(IntegrityError), transaction.atomic(), deferred_writes():
+        insert(ProvisioningEvent(org=org, action="user.create", outcome="success"), defer=True)
+        insert(EndUser(org=org, user_name="ADA@x"), defer=True)
+        insert(ProvisioningEvent(org=org, action="user.update", outcome="success"), defer=True)
+    assert EndUser.objects.filter(org=org).count() == 1
+    assert not ProvisioningEvent.objects.filter(org=org).exists()
+
+
+def test_an_exception_in_the_block_drops_what_it_queued(org: Org) -> None:
+    with pytest.raises(ValueError), transaction.atomic(), deferred_writes():
+        insert(EndUser(org=org, user_name="lost@x"), defer=True)
+        raise ValueError
+    with transaction.atomic(), deferred_writes():
+        insert(EndUser(org=org, user_name="kept@x"), defer=True)
+    assert list(EndUser.objects.filter(org=org).values_list("user_name", flat=True)) == ["kept@x"]
+    # Outside a block, defer=True writes at once.
+    insert(EndUser(org=org, user_name="now@x"), defer=True)
+    assert EndUser.objects.filter(org=org, user_name="now@x").exists()
 
 
 def test_the_django_internals_prepared_queries_read_are_still_there(org: Org) -> None:
