@@ -10,6 +10,10 @@ look like before Django sees it, and who answers when it may not (docs/scim.md, 
 
 from __future__ import annotations
 
+import os
+
+from directory.request_ids import JSON_FORMATTER
+
 # Workers that answer the requests gunicorn refuses itself (an overlong request line,
 # an oversized header, a malformed body framing) with SCIM Error JSON on /scim/ and the
 # admin API's error JSON on /api/, instead of gunicorn's HTML page. bench/run.sh uses
@@ -28,3 +32,26 @@ limit_request_line = 8190
 # under 100 bytes. More fields, or one longer field, is refused with 431.
 limit_request_fields = 100
 limit_request_field_size = 8190
+
+
+# LOG_FORMAT=json (the Docker image): gunicorn's own lines are JSON too, and each access
+# line names the request's id (its X-Request-ID response header).
+if os.environ.get("LOG_FORMAT") == "json":
+    access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+    logconfig_dict = {
+        "formatters": {"json": dict(JSON_FORMATTER)},
+        "filters": {"request_id": {"()": "directory.request_ids.RequestIdFilter"}},
+        "handlers": {
+            "json": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["request_id"],
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "root": {"level": "INFO", "handlers": ["json"]},
+        "loggers": {
+            name: {"level": "INFO", "handlers": ["json"], "propagate": False, "qualname": name}
+            for name in ("gunicorn.error", "gunicorn.access")
+        },
+    }

@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
-from directory import services
+from directory import request_ids, services
 from directory.audit import Actor, scim_actor
 from directory.errors import DirectoryError
 from directory.ids import uuid_or_none
@@ -145,8 +145,10 @@ class ScimViewMixin:
         directory_id = kwargs.pop("directory_id")
         self.request, self.kwargs = request, kwargs
         started = time.perf_counter()
-        # The log entry's id, chosen now so that the events the request causes name it.
-        request_id = uuid.uuid4()
+        # The log entry's id, chosen now so that the events the request causes name it:
+        # the request's own id (its X-Request-ID and log lines' request_id), fresh for
+        # every request (commandcenter.middleware.RequestIdMiddleware).
+        request_id = request_ids.request_id.get() or uuid.uuid4()
         context = scim_request_id.set(request_id)
         try:
             response = self._dispatch(request, directory_id, *args, **kwargs)
