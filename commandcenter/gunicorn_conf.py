@@ -11,6 +11,9 @@ look like before Django sees it, and who answers when it may not (docs/scim.md, 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from typing import Any
 
 from directory.request_ids import JSON_FORMATTER
 
@@ -32,6 +35,38 @@ limit_request_line = 8190
 # under 100 bytes. More fields, or one longer field, is refused with 431.
 limit_request_fields = 100
 limit_request_field_size = 8190
+
+
+# Metrics (commandcenter.metrics): each worker writes its counters to files in
+# PROMETHEUS_MULTIPROC_DIR and /metrics adds up every worker's, the dead ones' too (a
+# counter never goes down while the master runs). A directory given is emptied of the
+# last run's files at start; without one, the master makes a private one and removes
+# it when it exits. Workers inherit the variable: they fork after on_starting.
+_private_metrics_dir = ""
+
+
+def on_starting(server: object) -> None:
+    global _private_metrics_dir
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for name in os.listdir(path):
+            if name.endswith(".db"):
+                os.remove(os.path.join(path, name))
+    else:
+        _private_metrics_dir = tempfile.mkdtemp(prefix="commandcenter-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _private_metrics_dir
+
+
+def child_exit(server: object, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def on_exit(server: object) -> None:
+    if _private_metrics_dir:
+        shutil.rmtree(_private_metrics_dir, ignore_errors=True)
 
 
 # LOG_FORMAT=json (the Docker image): gunicorn's own lines are JSON too, and each access

@@ -352,6 +352,12 @@ SCIM_MAX_BODY_BYTES = env_int("SCIM_MAX_BODY_BYTES", 2 * 1024 * 1024)
 SCIM_MAX_PAGE_SIZE = env_int("SCIM_MAX_PAGE_SIZE", 1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SCIM_MAX_BODY_BYTES
 
+# Metrics
+# ------------------------------------------------------------------------------
+# /metrics (commandcenter.metrics) answers only `Authorization: Bearer <METRICS_TOKEN>`;
+# unset, it is a 404.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+
 # Admin REST API
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
