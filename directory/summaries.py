@@ -234,11 +234,11 @@ def summary_send(*, org: Org, hour: datetime) -> int:
         logger.warning("Summary of %s for %s failed: %s", org.slug, hour, e)
         metrics.shared_count("summary_emails", "failed", max(1, len(messages)))
         raise
-    if messages:
-        metrics.shared_count("summary_emails", "sent", len(messages))
     SummaryLog.objects.filter(pk=log.pk).update(
         sent_at=timezone.now(), recipients=len(messages), error=""
     )
+    if messages:  # once the log says so: counting must never delay that
+        metrics.shared_count("summary_emails", "sent", len(messages))
     return len(messages)
 
 
