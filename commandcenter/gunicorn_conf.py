@@ -56,6 +56,13 @@ def on_starting(server: object) -> None:
     else:
         _private_metrics_dir = tempfile.mkdtemp(prefix="commandcenter-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = _private_metrics_dir
+    # prometheus-client chooses how values are kept (in memory or in those files) when it
+    # is first imported, which loading this module may have done (the commandcenter
+    # package imports the Celery app, which imports directory.metrics): choose again,
+    # before any worker makes a value.
+    from prometheus_client import values
+
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 
 
 def child_exit(server: object, worker: Any) -> None:

@@ -22,8 +22,13 @@ upstream_request_id: ContextVar[str | None] = ContextVar("upstream_request_id", 
 # gunicorn's own log lines (commandcenter.gunicorn_conf): one JSON object a line.
 JSON_FORMATTER = {
     "()": "pythonjsonlogger.json.JsonFormatter",
-    "fmt": ["levelname", "name", "message", "request_id"],
-    "rename_fields": {"levelname": "level", "name": "logger", "exc_info": "exception"},
+    "fmt": ["levelname", "name", "message", "request_id", "process"],
+    "rename_fields": {
+        "levelname": "level",
+        "name": "logger",
+        "exc_info": "exception",
+        "process": "pid",
+    },
     "timestamp": "time",
 }
 

@@ -45,24 +45,32 @@ def _get(port: int, path: str, authorization: str) -> tuple[int, dict[str, str],
     return int(status_line.split()[1]), headers, body
 
 
-def test_the_counts_of_two_gunicorn_workers_add_up(tmp_path: Path) -> None:
-    files = tmp_path / "prometheus"
+@pytest.mark.parametrize("files", ["given", "private"])
+def test_the_counts_of_two_gunicorn_workers_add_up(tmp_path: Path, files: str) -> None:
     env = {
         "METRICS_TOKEN": METRICS_TOKEN,
-        "PROMETHEUS_MULTIPROC_DIR": str(files),
         "SCIM_AUTH_FAILURES_PER_MINUTE": "1000000",
         # As the Docker image runs it: JSON lines, an access line per request.
         "LOG_FORMAT": "json",
         "GUNICORN_CMD_ARGS": "--access-logfile -",
         "PYTHONWARNINGS": "ignore",  # WhiteNoise's note that collectstatic has not run
     }
-    files.mkdir()
-    (files / "counter_1.db").write_bytes(b"a previous run's")  # emptied at start
-    for server in _start("sync", tmp_path / "gunicorn.log", env, workers=2):
-        path = f"/scim/v2/{uuid.uuid4()}/Users"
+    if files == "given":
+        folder = tmp_path / "prometheus"
+        folder.mkdir()
+        (folder / "counter_1.db").write_bytes(b"a previous run's")  # emptied at start
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    log = tmp_path / "gunicorn.log"
+    path = f"/scim/v2/{uuid.uuid4()}/Users"
+
+    def access_lines() -> list[dict[str, Any]]:
+        lines = [json.loads(line) for line in log.read_text().splitlines()]  # all JSON
+        return [line for line in lines if line["logger"] == "gunicorn.access"]
+
+    for server in _start("sync", log, env, workers=2):
         sent, ids = 0, set()
-        # Until both workers have answered some (each writes files of its own pid).
-        while len({f.name for f in files.glob("counter_*.db")}) < 2 or sent < 10:
+        # Until both workers have answered some.
+        while len({line["pid"] for line in access_lines()}) < 2 or sent < 10:
             assert sent < 300, "one worker answered every request"
             status, headers, _ = _get(server.port, path, "Bearer not-a-token")
             assert status == 401
@@ -76,11 +84,10 @@ def test_the_counts_of_two_gunicorn_workers_add_up(tmp_path: Path) -> None:
     assert value(samples, "commandcenter_scim_requests_total", **labels) == sent
     assert value(samples, "commandcenter_scim_auth_failures_total", reason="invalid") == sent
     assert value(samples, "commandcenter_scim_request_duration_seconds_count", method="GET") == sent
-    text = server.log.read_text()
-    assert "Traceback" not in text, text
-    lines = [json.loads(line) for line in text.splitlines()]  # every line is JSON
-    access = [line["message"] for line in lines if line["logger"] == "gunicorn.access"]
-    assert {m.rpartition("request_id=")[2] for m in access if path in m} == ids
+    assert "Traceback" not in log.read_text(), log.read_text()
+    # Each access line names its request's id.
+    access = [line["message"] for line in access_lines() if path in line["message"]]
+    assert {message.rpartition("request_id=")[2] for message in access} == ids
 
 
 @pytest.fixture
