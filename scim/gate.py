@@ -185,17 +185,21 @@ class ScimViewMixin:
         return response
 
     def _observe(self, request: HttpRequest, response: HttpResponse, started: float) -> None:
-        """Operators' metrics (directory.metrics): a few in-memory writes, no round trip."""
+        """Operators' metrics (directory.metrics): a few in-memory writes, no round trip.
+        A failure to count (gunicorn's metrics folder full) never changes the response."""
         status = response.status_code
-        metrics.scim_request_observe(
-            method=request.method or "",
-            status=status,
-            seconds=time.perf_counter() - started,
-            auth_failure=_auth_failure(request, self._token) if status == 401 else "",
-            limit=("auth_failures" if self._auth_throttled else "request_rate")
-            if status == 429
-            else "",
-        )
+        try:
+            metrics.scim_request_observe(
+                method=request.method or "",
+                status=status,
+                seconds=time.perf_counter() - started,
+                auth_failure=_auth_failure(request, self._token) if status == 401 else "",
+                limit=("auth_failures" if self._auth_throttled else "request_rate")
+                if status == 429
+                else "",
+            )
+        except Exception:
+            logger.exception("Could not count a SCIM request for /metrics")
 
     def _log(
         self,
