@@ -77,9 +77,10 @@ def on_exit(server: object) -> None:
 
 
 # LOG_FORMAT=json (the Docker image): gunicorn's own lines are JSON too, and each access
-# line names the request's id (its X-Request-ID response header).
+# line's request_id is its request's (the X-Request-ID response header).
 if os.environ.get("LOG_FORMAT") == "json":
-    access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+    logger_class = "commandcenter.gunicorn_workers.RequestIdLogger"
+    access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
     logconfig_dict = {
         "formatters": {"json": dict(JSON_FORMATTER)},
         "filters": {"request_id": {"()": "directory.request_ids.RequestIdFilter"}},
