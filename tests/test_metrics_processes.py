@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from commandcenter.celery import app as celery_app
 from directory import request_ids
 from directory.tasks import ldap_sync as ldap_sync_task
 from directory.tasks import summary_send as summary_send_task
-from tests.conftest import free_port
 from tests.metrics_scrape import METRICS_TOKEN, Samples, parse, value
 from tests.scim.test_server_edge import _start
 from tests.test_celery_worker import ROOT, _database_url, encryption_env
@@ -88,27 +86,6 @@ def test_the_counts_of_two_gunicorn_workers_add_up(tmp_path: Path, files: str) -
     # Each access line has its request's id.
     access = [line for line in access_lines() if path in line["message"]]
     assert len(access) == sent and {line["request_id"] for line in access} == ids
-
-
-@pytest.fixture
-def own_redis() -> Iterator[str]:
-    """A Redis of this test's own, even on CI: the counts and the queue are only its."""
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", ""],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _worker(redis: str, queue: str, log: Path) -> subprocess.Popen[bytes]:
