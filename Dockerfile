@@ -13,6 +13,8 @@ RUN /venv/bin/pip install --require-hashes -r /tmp/requirements-prod.lock
 # Runtime stage: the venv and the code, nothing to compile with.
 FROM python:3.11-slim
 ENV PATH=/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# JSON log lines with each request's id (docs/operations.md); LOG_FORMAT=plain for text.
+ENV LOG_FORMAT=json
 RUN useradd --system --create-home --uid 10001 commandcenter
 COPY --from=build /venv /venv
 WORKDIR /app

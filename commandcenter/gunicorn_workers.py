@@ -31,10 +31,13 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-from gunicorn import util
+from gunicorn import glogging, util
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.http.message import Request
 from gunicorn.workers import gthread, sync
+
+from directory import request_ids
+from directory.ids import uuid_or_none
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -213,3 +216,19 @@ class SyncWorker(JsonErrorsMixin, sync.SyncWorker):  # type: ignore[misc]
 
 class ThreadWorker(JsonErrorsMixin, gthread.ThreadWorker):  # type: ignore[misc]
     """gunicorn's gthread worker (bench/run.sh), JSON errors."""
+
+
+class RequestIdLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's logger, with each access line's `request_id` set to its response's
+    X-Request-ID (commandcenter.middleware.RequestIdMiddleware), as every line Django logs
+    for that request has it: one search finds them all (LOG_FORMAT=json)."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        sent = next((v for k, v in resp.headers if k.lower() == "x-request-id"), None)
+        rid = uuid_or_none(sent)
+        context = request_ids.request_id.set(rid) if rid is not None else None
+        try:
+            super().access(resp, req, environ, request_time)
+        finally:
+            if context is not None:
+                request_ids.request_id.reset(context)

@@ -12,6 +12,8 @@ Unset (0), the header is ignored and this middleware is not even loaded.
 from __future__ import annotations
 
 import ipaddress
+import re
+import uuid
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -20,7 +22,12 @@ from django.core.exceptions import MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from directory import request_ids
 from directory.services import admin_mfa
+
+# What a proxy's own request id may look like to be logged beside ours (nginx's
+# $request_id is 32 hex digits, others send a UUID): nothing that could forge a log line.
+_UPSTREAM_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def forwarded_client(forwarded_for: str, proxies: int) -> str | None:
@@ -48,6 +55,35 @@ class ClientAddressMiddleware:
         if client is not None:
             request.META["REMOTE_ADDR"] = client
         return self.get_response(request)
+
+
+class RequestIdMiddleware:
+    """Every request gets an id of its own, a fresh uuid4: the `request_id` of its log
+    lines, the X-Request-ID header of its response and, for SCIM, its provisioning log
+    entry's id. An X-Request-ID the client sent is never taken as ours (it could name
+    another request's log entry); a well-formed one is logged beside it as
+    `upstream_request_id`, so a proxy's logs can be matched with ours."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        rid = uuid.uuid4()
+        context = request_ids.request_id.set(rid)
+        upstream = request.META.get("HTTP_X_REQUEST_ID")
+        upstream_context = (
+            request_ids.upstream_request_id.set(upstream)
+            if upstream and _UPSTREAM_ID.fullmatch(upstream)
+            else None
+        )
+        try:
+            response = self.get_response(request)
+        finally:
+            request_ids.request_id.reset(context)
+            if upstream_context is not None:
+                request_ids.upstream_request_id.reset(upstream_context)
+        response["X-Request-ID"] = str(rid)
+        return response
 
 
 class AdminMfaMiddleware:

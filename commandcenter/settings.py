@@ -16,6 +16,8 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from directory.request_ids import JSON_FORMATTER
+
 # Lets runtime code subscript Django generics (admin.ModelAdmin[Org]) for mypy.
 django_stubs_ext.monkeypatch()
 
@@ -108,6 +110,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A fresh id for every request: its log lines, its X-Request-ID header, its SCIM log entry.
+    "commandcenter.middleware.RequestIdMiddleware",
     # First: REMOTE_ADDR becomes the client's address behind TRUSTED_PROXY_COUNT proxies.
     "commandcenter.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -351,6 +355,12 @@ SCIM_MAX_BODY_BYTES = env_int("SCIM_MAX_BODY_BYTES", 2 * 1024 * 1024)
 SCIM_MAX_PAGE_SIZE = env_int("SCIM_MAX_PAGE_SIZE", 1000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SCIM_MAX_BODY_BYTES
 
+# Metrics
+# ------------------------------------------------------------------------------
+# /metrics (commandcenter.metrics) answers only `Authorization: Bearer <METRICS_TOKEN>`;
+# unset, it is a 404.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+
 # Admin REST API
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -386,11 +396,27 @@ SPECTACULAR_SETTINGS = {
 
 # Logging
 # ------------------------------------------------------------------------------
+# LOG_FORMAT=json (the Docker image's default): one JSON object a line with time, level,
+# logger, message, request_id (directory.request_ids) and any exception; plain text
+# otherwise (make run, the tests).
+LOG_FORMAT = os.getenv("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be 'plain' or 'json'")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "directory.request_ids.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": dict(JSON_FORMATTER),
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -7,6 +7,7 @@ from django.urls import include, path, reverse_lazy
 from commandcenter import (
     account,
     ldap_settings,
+    metrics,
     org_settings,
     provisioning_log,
     views,
@@ -80,6 +81,8 @@ org_patterns = [
 ]
 
 urlpatterns = [
+    # Operators' Prometheus scrape, behind METRICS_TOKEN (404 while it is unset).
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/activity/", views.operator_activity, name="operator-activity"),
     path("admin/", admin.site.urls),
     path("scim/v2/", include("scim.urls")),

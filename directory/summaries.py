@@ -26,6 +26,7 @@ from django.db.models.functions import TruncHour
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from directory import metrics
 from directory.models import IdentityProvider, Org, OrgAdmin, ProvisioningEvent, SummaryLog
 from directory.saml_metadata import certificates_expiring, not_after
 
@@ -203,7 +204,7 @@ def summary_messages(*, org: Org, hour: datetime) -> list[EmailMultiAlternatives
         .values_list("user__email", flat=True)
         .order_by("user__email")
     )
-    messages = []
+    messages: list[EmailMultiAlternatives] = []
     for address in recipients:
         message = EmailMultiAlternatives(subject, text, to=[address])
         message.attach_alternative(html, "text/html")
@@ -221,6 +222,7 @@ def summary_send(*, org: Org, hour: datetime) -> int:
     log = _claim(org=org, hour=hour, now=now)
     if log is None:
         return 0
+    messages: list[EmailMultiAlternatives] = []
     try:
         messages = summary_messages(org=org, hour=hour)
         if messages:
@@ -230,10 +232,13 @@ def summary_send(*, org: Org, hour: datetime) -> int:
             claimed_at=now - LEASE - timedelta(seconds=1), error=str(e)[:2000]
         )
         logger.warning("Summary of %s for %s failed: %s", org.slug, hour, e)
+        metrics.shared_count("summary_emails", "failed", max(1, len(messages)))
         raise
     SummaryLog.objects.filter(pk=log.pk).update(
         sent_at=timezone.now(), recipients=len(messages), error=""
     )
+    if messages:  # once the log says so: counting must never delay that
+        metrics.shared_count("summary_emails", "sent", len(messages))
     return len(messages)
 
 

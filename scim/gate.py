@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
-from directory import services
+from directory import metrics, request_ids, services
 from directory.audit import Actor, scim_actor
 from directory.errors import DirectoryError
 from directory.ids import uuid_or_none
@@ -145,8 +145,10 @@ class ScimViewMixin:
         directory_id = kwargs.pop("directory_id")
         self.request, self.kwargs = request, kwargs
         started = time.perf_counter()
-        # The log entry's id, chosen now so that the events the request causes name it.
-        request_id = uuid.uuid4()
+        # The log entry's id, chosen now so that the events the request causes name it:
+        # the request's own id (its X-Request-ID and log lines' request_id), fresh for
+        # every request (commandcenter.middleware.RequestIdMiddleware).
+        request_id = request_ids.request_id.get() or uuid.uuid4()
         context = scim_request_id.set(request_id)
         try:
             response = self._dispatch(request, directory_id, *args, **kwargs)
@@ -179,7 +181,25 @@ class ScimViewMixin:
         finally:
             scim_request_id.reset(context)
         self._log(request, response, directory_id, request_id, started)
+        self._observe(request, response, started)
         return response
+
+    def _observe(self, request: HttpRequest, response: HttpResponse, started: float) -> None:
+        """Operators' metrics (directory.metrics): a few in-memory writes, no round trip.
+        A failure to count (gunicorn's metrics folder full) never changes the response."""
+        status = response.status_code
+        try:
+            metrics.scim_request_observe(
+                method=request.method or "",
+                status=status,
+                seconds=time.perf_counter() - started,
+                auth_failure=_auth_failure(request, self._token) if status == 401 else "",
+                limit=("auth_failures" if self._auth_throttled else "request_rate")
+                if status == 429
+                else "",
+            )
+        except Exception:
+            logger.exception("Could not count a SCIM request for /metrics")
 
     def _log(
         self,
@@ -382,6 +402,16 @@ class ScimViewMixin:
         except Exception:
             # The IdP must still get its SCIM error; losing the event is the lesser harm.
             logger.exception("Could not record a failure event")
+
+
+def _auth_failure(request: HttpRequest, refused: ScimToken | None) -> str:
+    """Why a 401 was given, for the metrics: no token, one that is no token of this
+    directory, a revoked one, or one of a directory whose SCIM is switched off."""
+    if not request.META.get("HTTP_AUTHORIZATION"):
+        return "missing"
+    if refused is None:
+        return "invalid"
+    return "revoked" if refused.revoked_at is not None else "scim_disabled"
 
 
 def _resource_name(request: HttpRequest) -> str:

@@ -68,7 +68,9 @@ class Server:
         return int(status_line.split()[1]), headers, body
 
 
-def _start(worker: str, log: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+def _start(
+    worker: str, log: Path, extra_env: dict[str, str] | None = None, workers: int = 1
+) -> Iterator[Server]:
     port = free_port()
     env = {
         key: value
@@ -86,7 +88,7 @@ def _start(worker: str, log: Path, extra_env: dict[str, str] | None = None) -> I
         server = subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "commandcenter.wsgi:application",
-                "-c", CONFIG, "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                "-c", CONFIG, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                 "--no-control-socket", *WORKERS[worker],
             ],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
