@@ -161,7 +161,7 @@ def test_a_change_made_through_one_node_is_read_by_the_other_at_once(
         return {
             "schemas": [PATCH],
             "Operations": [{"op": "replace", "path": op_path, "value": value}],
-        }  # noqa: E501
+        }
 
     renamed = scim(a, token, "PATCH", f"{base}/Users/{user}", replace("name.givenName", "Augusta"))
     assert renamed.status_code == 200, renamed.text
@@ -178,7 +178,7 @@ def test_a_change_made_through_one_node_is_read_by_the_other_at_once(
         {
             "schemas": [PATCH],
             "Operations": [{"op": "add", "path": "members", "value": [{"value": user}]}],
-        },  # noqa: E501
+        },
     )
     assert added.status_code in (200, 204), added.text
     members = scim(b, token, "GET", f"{base}/Groups/{group_id}").json()["members"]
