@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import psycopg
 import pytest
+import redis
 
 from tests.conftest import free_port
 
@@ -76,6 +77,13 @@ class Cluster:
         with psycopg.connect(self.pg_url, autocommit=True) as conn:
             cursor = conn.execute(query, params or None)
             return cursor.fetchall() if cursor.description else []
+
+    def redis_keys(self, pattern: str) -> list[bytes]:
+        client = redis.Redis(port=self.redis_port)
+        try:
+            return list(client.scan_iter(match=pattern))
+        finally:
+            client.close()
 
     def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
         r = subprocess.run(
