@@ -27,8 +27,8 @@ run: $(BIN)/.installed
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
-# redis-server, chromium, postgresql-15, fonts, slapd: installed with apt-get as root, otherwise
-# named in one line (and nothing runs). The same script runs first in .ci/run.
+# redis-server, chromium, postgresql-15, fonts, slapd, pgbouncer: installed with apt-get as
+# root, otherwise named in one line (and nothing runs). The same script runs first in .ci/run.
 system-packages:
 	@bash .ci/system-packages.sh
 

@@ -20,6 +20,7 @@ required=(
     "npm /usr/bin/npm"
     "slapd /usr/sbin/slapd"
     "ldap-utils /usr/bin/ldapadd"
+    "pgbouncer /usr/sbin/pgbouncer"
 )
 
 missing=()

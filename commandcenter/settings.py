@@ -183,6 +183,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
         "DB_CONNECT_TIMEOUT", 5
     )
+    # Behind PgBouncer in transaction mode (docs/scaling.md) a server-side cursor, which
+    # Django declares WITH HOLD outside a transaction, would be fetched from on whatever
+    # server connection the next transaction gets, where it does not exist: streamed
+    # reads (.iterator(), the CSV exports) then read their rows client-side instead.
+    # Prepared statements need nothing: Django's psycopg backend makes none by default.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DISABLE_SERVER_SIDE_CURSORS", False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache
