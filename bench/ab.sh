@@ -30,7 +30,7 @@ trap cleanup EXIT
 git worktree add --detach -q "$BASE" "$REV"
 ln -s "$PWD/.venv" "$BASE/.venv"
 services_start
-export DATABASE_URL REDIS_URL LOG_LEVEL=WARNING ALLOWED_HOSTS=127.0.0.1
+export DATABASE_URL REDIS_URL LOG_LEVEL=WARNING ALLOWED_HOSTS=127.0.0.1 LOG_FORMAT=json
 export SECRET_KEY="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export SITE_URL="http://127.0.0.1:$PORT_A" SCIM_RATE_PER_TOKEN=1000000 SCIM_RATE_PER_ORG=1000000
 $PY manage.py migrate -v0

@@ -39,6 +39,8 @@ services_start
 export DATABASE_URL REDIS_URL
 export SECRET_KEY="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export SITE_URL="http://127.0.0.1:$PORT" ALLOWED_HOSTS=127.0.0.1 LOG_LEVEL=WARNING
+# As the image logs: JSON lines with each request's id (the Dockerfile's ENV).
+export LOG_FORMAT=json
 # The benchmark measures throughput, not the rate limiter (tests/scim/test_rate_limits.py).
 export SCIM_RATE_PER_TOKEN=1000000 SCIM_RATE_PER_ORG=1000000
 $PY manage.py migrate -v0

@@ -24,7 +24,7 @@ from directory.models import (
     UserEmail,
 )
 from directory.names import user_name_key
-from directory.prepared import PreparedQuery, deferred_writes, insert
+from directory.prepared import PreparedQuery, atomic_deferred, insert
 from directory.selectors import users_of_org_by_name
 from directory.services._common import Versions, _event, _name_check, _version_check
 from directory.services.access import _access_group_ids, _access_refresh
@@ -161,11 +161,11 @@ def user_create(
     _user_check(fields=fields, directory=directory)
     # The name is free, nearly always (an IdP looks it up before it creates): the INSERT
     # goes first, with the email rows riding along to the seat's UPDATE and the events
-    # queued to the end, four round trips in all (directory.prepared.deferred_writes).
+    # queued to go with the COMMIT: three round trips in all (directory.prepared).
     # A taken name makes the INSERT fail and the transaction roll back; then the careful
     # way below, which reads the user holding the name first, tells what to do.
     try:
-        with transaction.atomic(), deferred_writes():
+        with atomic_deferred():
             return _user_insert(
                 org=org, fields=fields, source=source, directory=directory, actor=actor,
                 ldap_id=ldap_id,

@@ -16,6 +16,7 @@ from directory.prepared import (
     PreparedError,
     PreparedQuery,
     PreparedUpdate,
+    atomic_deferred,
     deferred_writes,
     insert,
 )
@@ -210,6 +211,35 @@ def test_an_exception_in_the_block_drops_what_it_queued(org: Org) -> None:
     assert EndUser.objects.filter(org=org, user_name="now@x").exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_of_its_own_sends_what_is_queued_with_its_commit(org: Org) -> None:
+    committed: list[bool] = []
+    with CaptureQueriesContext(connection) as run, atomic_deferred():
+        user = insert(EndUser(org=org, user_name="ada@x"), defer=True)
+        insert(ProvisioningEvent(org=org, action="user.create", outcome="success"), defer=True)
+        transaction.on_commit(lambda: committed.append(True))
+    # (Django logs its own commit as "COMMIT" after it: psycopg finds nothing to commit.)
+    sent = [q["sql"] for q in run.captured_queries]
+    assert any(sql.endswith("; COMMIT") for sql in sent) == BATCHED
+    assert committed == [True]  # Django's commit ran its hooks, once
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    assert EndUser.objects.filter(pk=user.pk).exists()
+    assert ProvisioningEvent.objects.filter(org=org).count() == 1
+    # A block marked for rollback is not committed by its queue.
+    with atomic_deferred():
+        insert(EndUser(org=org, user_name="bob@x"), defer=True)
+        transaction.set_rollback(True)
+    assert not EndUser.objects.filter(user_name="bob@x").exists()
+    # Inside another transaction it is a savepoint: the queue goes without a COMMIT, and
+    # the outer transaction can still roll it back.
+    with pytest.raises(ValueError), transaction.atomic():
+        with CaptureQueriesContext(connection) as nested, atomic_deferred():
+            insert(EndUser(org=org, user_name="eve@x"), defer=True)
+        assert not any("COMMIT" in q["sql"] for q in nested.captured_queries)
+        raise ValueError
+    assert not EndUser.objects.filter(user_name="eve@x").exists()
+
+
 def test_the_django_internals_prepared_queries_read_are_still_there(org: Org) -> None:
     """directory.prepared reads private parts of Django 5.2's SQL compiler. If this test
     fails after a Django upgrade, read the new compiler (django/db/models/sql/compiler.py)
@@ -230,3 +260,6 @@ def test_the_django_internals_prepared_queries_read_are_still_there(org: Org) ->
     insert = InsertQuery(EndUser).get_compiler(using="default")
     assert hasattr(insert, "returning_fields")
     assert hasattr(EndUser._meta, "db_returning_fields")
+    # atomic_deferred() reads how deep the connection's transactions are.
+    assert isinstance(connection.atomic_blocks, list)
+    assert isinstance(connection.savepoint_ids, list)
