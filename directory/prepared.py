@@ -212,8 +212,25 @@ _inserts: dict[tuple[Any, ...], _CompiledInsert] = {}
 _QUEUE = "commandcenter_deferred_writes"
 
 
-def _queue(connection: BaseDatabaseWrapper) -> list[str] | None:
-    queue: list[str] | None = getattr(connection, _QUEUE, None)
+class _Queue(list[str]):
+    """The statements a deferred_writes() block holds back, as SQL text."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        super().__init__()
+        self.connection = connection
+        self._raw: Any = None
+
+    def add(self, sql: str, params: Sequence[Any]) -> None:
+        # A psycopg cursor of the block's own, only to bind values into SQL text
+        # (ClientCursor.mogrify): it never executes anything.
+        if self._raw is None:
+            self.connection.ensure_connection()
+            self._raw = self.connection.connection.cursor()
+        self.append(self._raw.mogrify(sql, params))
+
+
+def _queue(connection: BaseDatabaseWrapper) -> _Queue | None:
+    queue: _Queue | None = getattr(connection, _QUEUE, None)
     return queue
 
 
@@ -265,7 +282,7 @@ def _deferred(using: str, *, commit: bool) -> Iterator[None]:
     if connection.vendor != "postgresql" or _queue(connection) is not None:
         yield
         return
-    queue: list[str] = []
+    queue = _Queue(connection)
     setattr(connection, _QUEUE, queue)
     try:
         with connection.execute_wrapper(partial(_ride_along, queue)):
@@ -318,8 +335,7 @@ def insert(obj: M, *, using: str = DEFAULT_DB_ALIAS, defer: bool = False) -> M:
     # here, and what is sent is what the instance keeps.
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     if queue is not None:
-        with connection.cursor() as cursor:
-            queue.append(cursor.cursor.mogrify(compiled.sql, params))
+        queue.add(compiled.sql, params)
         obj._state.adding = False
         obj._state.db = using
         return obj
