@@ -28,3 +28,20 @@ def test_without_redis_there_is_no_single_round_trip(settings: Any) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     cache.set("value", 1)
     assert cached_then_counted("value", ["count"], ttl=5) is None
+
+
+def test_the_same_bytes_decode_once_and_a_new_value_is_seen_at_once(redis_cache: None) -> None:
+    key, counters = f"value:{uuid.uuid4()}", [f"count:{uuid.uuid4()}"]
+    cache.set(key, {"token": "t1"})
+    first = cached_then_counted(key, counters, ttl=5)
+    again = cached_then_counted(key, counters, ttl=5)
+    assert first is not None and again is not None
+    assert again[0] is first[0]  # not unpickled again
+    # Another process (another node) replaces the value: the next read has it.
+    cache.set(key, {"token": "t2"})
+    assert cached_then_counted(key, counters, ttl=5) == ({"token": "t2"}, [3])
+    cache.delete(key)
+    assert cached_then_counted(key, counters, ttl=5) is None
+    cache.set(key, {"token": "t1"})
+    back = cached_then_counted(key, counters, ttl=5)
+    assert back is not None and back[0] == {"token": "t1"} and back[0] is not first[0]
