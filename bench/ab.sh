@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# A/B of a change to the SCIM path: the working tree against REV (default HEAD), both
-# served as bench/run.sh serves Command Center (3 sync workers, fsync on), on one Postgres
-# and one Redis, the same org and token, the sync runs interleaved (bench/versus.py).
+# A/B of a change to the SCIM path: the working tree (or revision CHANGE) against REV
+# (default HEAD), both served as bench/run.sh serves Command Center (3 sync workers,
+# fsync on, JSON logs), on one Postgres and one Redis, the same org and token, the sync
+# runs interleaved (bench/versus.py).
 #
-#   bash bench/ab.sh [REV] [RUNS]      prints the table; about 2 minutes for 3 runs each
+#   bash bench/ab.sh [REV] [RUNS] [CHANGE]   prints the table; about 2 minutes for 3 runs each
 #
-# REV is checked out into a temporary git worktree; its code must work with the working
-# tree's migrations (a change that adds one is measured against its own base).
+# Revisions are checked out into temporary git worktrees; the working tree's bench scripts
+# and migrations serve both (a change that adds a migration is measured from its own base).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REV=${1:-HEAD}
 RUNS=${2:-3}
+CHANGE=${3:-}
 PY=$PWD/.venv/bin/python
 PORT_A=${BENCH_PORT:-18765}
 PORT_B=$((PORT_A + 2))
@@ -19,16 +21,27 @@ export PG_EXTRA_OPTS="-c shared_buffers=1GB -c fsync=on"
 # shellcheck source=.ci/services.sh
 source .ci/services.sh
 BASE=$(mktemp -d)
+HERE=$PWD
+if [ -n "$CHANGE" ]; then
+    HERE=$(mktemp -d)
+fi
 cleanup() {
     for pid in "${A_PID:-}" "${B_PID:-}"; do
         [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
     services_stop
     git worktree remove --force "$BASE" 2>/dev/null || rm -rf "$BASE"
+    if [ "$HERE" != "$PWD" ]; then
+        git worktree remove --force "$HERE" 2>/dev/null || rm -rf "$HERE"
+    fi
 }
 trap cleanup EXIT
 git worktree add --detach -q "$BASE" "$REV"
 ln -s "$PWD/.venv" "$BASE/.venv"
+if [ -n "$CHANGE" ]; then
+    git worktree add --detach -q "$HERE" "$CHANGE"
+    ln -s "$PWD/.venv" "$HERE/.venv"
+fi
 services_start
 export DATABASE_URL REDIS_URL LOG_LEVEL=WARNING ALLOWED_HOSTS=127.0.0.1 LOG_FORMAT=json
 export SECRET_KEY="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -40,7 +53,7 @@ serve() {  # DIR PORT
         -c python:commandcenter.gunicorn_conf --bind "127.0.0.1:$2" --workers 3 \
         --access-logfile "$SERVICES_DIR/access-$2.log" --log-level warning) &
 }
-serve "$PWD" "$PORT_A"
+serve "$HERE" "$PORT_A"
 A_PID=$!
 serve "$BASE" "$PORT_B"
 B_PID=$!
@@ -53,7 +66,9 @@ done
 read -r URL TOKEN < <($PY -c 'import json,sys; t=json.load(open(sys.argv[1]))["sync"]; print(t["base_url"], t["token"])' "$SERVICES_DIR/targets.json")
 PG_PID=$(head -1 "$SERVICES_DIR/pg/postmaster.pid")
 REDIS_PID=$(cat "$SERVICES_DIR/redis.pid")
-$PY -m bench.versus --titles "working tree,$(git rev-parse --short "$REV")" --runs "$RUNS" \
+TITLE="working tree"
+[ -n "$CHANGE" ] && TITLE=$(git rev-parse --short "$CHANGE")
+$PY -m bench.versus --titles "$TITLE,$(git rev-parse --short "$REV")" --runs "$RUNS" \
     --ours "$URL,$TOKEN" --peer "${URL/:$PORT_A/:$PORT_B},$TOKEN" \
     --ours-pids "gunicorn=$A_PID,postgres=$PG_PID,redis=$REDIS_PID" \
     --peer-pids "gunicorn=$B_PID,postgres=$PG_PID,redis=$REDIS_PID"
