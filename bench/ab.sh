@@ -68,7 +68,7 @@ PG_PID=$(head -1 "$SERVICES_DIR/pg/postmaster.pid")
 REDIS_PID=$(cat "$SERVICES_DIR/redis.pid")
 TITLE="working tree"
 [ -n "$CHANGE" ] && TITLE=$(git rev-parse --short "$CHANGE")
-$PY -m bench.versus --titles "$TITLE,$(git rev-parse --short "$REV")" --runs "$RUNS" \
+$PY -m bench.versus --titles "$TITLE,$(git rev-parse --short "$REV")" --runs "$RUNS" --target "" \
     --ours "$URL,$TOKEN" --peer "${URL/:$PORT_A/:$PORT_B},$TOKEN" \
     --ours-pids "gunicorn=$A_PID,postgres=$PG_PID,redis=$REDIS_PID" \
     --peer-pids "gunicorn=$B_PID,postgres=$PG_PID,redis=$REDIS_PID"
