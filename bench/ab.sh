@@ -51,7 +51,8 @@ $PY bench/prepare.py --tenants 1 --small 10 > "$SERVICES_DIR/targets.json"
 serve() {  # DIR PORT
     (cd "$1" && exec "$PY" -m gunicorn commandcenter.wsgi:application \
         -c python:commandcenter.gunicorn_conf --bind "127.0.0.1:$2" --workers 3 \
-        --access-logfile "$SERVICES_DIR/access-$2.log" --log-level warning) &
+        --access-logfile "$SERVICES_DIR/access-$2.log" --log-level warning \
+        >> "$SERVICES_DIR/web-$2.log" 2>&1) &
 }
 serve "$HERE" "$PORT_A"
 A_PID=$!

@@ -61,11 +61,12 @@ wait_for() {
     done
 }
 # The Dockerfile's command line: the production config (limits, JSON errors), its workers
-# and its access log (to a file here instead of the container's stdout).
+# and its access log. With LOG_FORMAT=json the config sends gunicorn's lines, the access
+# lines too, to the process's output as JSON, as in the container: to a file here.
 gunicorn_start() {
     $PY -m gunicorn commandcenter.wsgi:application -c python:commandcenter.gunicorn_conf \
         --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
-        --access-logfile "$SERVICES_DIR/access.log" --log-level warning &
+        --access-logfile "$SERVICES_DIR/access.log" --log-level warning >> "$SERVICES_DIR/web.log" 2>&1 &
     GUNICORN_PID=$!
     wait_for "http://127.0.0.1:$PORT/accounts/login/"
     # The process trees whose CPU time load.py reports per request (Linux /proc).
@@ -87,7 +88,7 @@ export PEER_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/peer"
 PEER_TOKEN=$(DJANGO_SETTINGS_MODULE=bench.peer.settings $PY -m bench.peer.prepare)
 DJANGO_SETTINGS_MODULE=bench.peer.settings $PY -m gunicorn bench.peer.wsgi:application \
     --bind "127.0.0.1:$PEER_PORT" --workers "$WORKERS" \
-    --access-logfile "$SERVICES_DIR/peer-access.log" --log-level warning &
+    --access-logfile "$SERVICES_DIR/peer-access.log" --log-level warning >> "$SERVICES_DIR/peer.log" 2>&1 &
 PEER_PID=$!
 wait_for "http://127.0.0.1:$PEER_PORT/scim/v2/"
 gunicorn_start
