@@ -433,6 +433,7 @@ def test_the_benchmark_serves_as_the_image_does(monkeypatch: pytest.MonkeyPatch)
         line.strip() for line in script.splitlines() if re.match(r"\s*\$PY -m gunicorn ", line)
     ]
     (default,) = re.findall(r"WORKERS=\$\{BENCH_WORKERS:-(\d+)\}", script)
+    line = line.split(" >>")[0]  # the run's own log file
     line = line.replace('"$WORKERS"', default).replace("$PORT", "18765").rstrip(" &")
     cfg = _gunicorn_settings(shlex.split(line)[3:], monkeypatch)
     _assert_uses_config(cfg)
