@@ -30,6 +30,9 @@ H = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
 def test_beats_entries_are_the_tables() -> None:
+    # The task modules a worker imports when it starts (autodiscovery): without it the
+    # registry holds only those this test process happened to import.
+    celery_app.loader.import_default_modules()
     beat = celery_app.conf.beat_schedule
     assert sorted(beat) == sorted(job.name for job in SCHEDULE)
     for job in SCHEDULE:
