@@ -19,11 +19,11 @@ compiled parameters do not carry the samples unchanged (say `__contains`, which 
 its value in wildcards) is refused when first used, rather than bound wrongly.
 
 Writes whose outcome nobody reads before the transaction ends (a user's email rows, its
-event, its change events) need not each wait for Postgres. Inside `deferred_writes()`,
+event, its change events) need not each wait for Postgres. Inside `atomic_deferred()`,
 `insert(obj, defer=True)` queues the INSERT instead of sending it; the queue travels with
 the next statement the connection sends, in the same round trip (a multi-statement
 query, whose last result is the one the caller reads), or at the end of the block, with
-the COMMIT when the block is a transaction of its own (`atomic_deferred()`). So a SCIM
+the COMMIT when the block is a transaction of its own. So a SCIM
 create costs three round trips instead of eight. A queued INSERT that fails fails
 the statement it travelled with: inside the transaction, which then rolls back whole.
 """
@@ -208,12 +208,12 @@ class _CompiledInsert:
 
 _inserts: dict[tuple[Any, ...], _CompiledInsert] = {}
 
-# The attribute of a connection that holds its queue inside deferred_writes().
+# The attribute of a connection that holds its queue inside atomic_deferred().
 _QUEUE = "commandcenter_deferred_writes"
 
 
 class _Queue(list[str]):
-    """The statements a deferred_writes() block holds back, as SQL text."""
+    """The statements an atomic_deferred() block holds back, as SQL text."""
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         super().__init__()
@@ -254,30 +254,21 @@ def _ride_along(
 
 
 @contextmanager
-def deferred_writes(*, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """Within the block, `insert(..., defer=True)` queues its INSERT (see above); what is
-    still queued at its end is sent then, in one query. Use it inside the transaction
-    whose writes it defers. Nested blocks share the outer queue. On an exception the
-    queue is dropped: the transaction it belonged to rolls back. Postgres only (its
+def atomic_deferred(*, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """transaction.atomic(), inside which `insert(..., defer=True)` queues its INSERT
+    (see above). What is still queued at the end is sent then, in one query: with the
+    COMMIT when the block is the outermost transaction (Django's own commit then finds
+    nothing to do), before the savepoint is released when it is nested in another.
+    Nested blocks share the outer queue. On an exception, or a block marked for
+    rollback, the queue is dropped: its transaction rolls back. Postgres only (its
     client-side binding cursor sends several statements at once); elsewhere insert()
     sends at once."""
-    with _deferred(using, commit=False):
+    with transaction.atomic(using=using), _deferred(using):
         yield
 
 
 @contextmanager
-def atomic_deferred(*, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """transaction.atomic() with deferred_writes() inside. When the block is the
-    outermost transaction, what is still queued at its end goes in one query with the
-    COMMIT (Django's own commit then finds nothing to do), so the transaction's last
-    round trip is its commit. Nested in another transaction it is a savepoint, and
-    the queue is sent before it is released."""
-    with transaction.atomic(using=using), _deferred(using, commit=True):
-        yield
-
-
-@contextmanager
-def _deferred(using: str, *, commit: bool) -> Iterator[None]:
+def _deferred(using: str) -> Iterator[None]:
     connection = connections[using]
     if connection.vendor != "postgresql" or _queue(connection) is not None:
         yield
@@ -289,7 +280,7 @@ def _deferred(using: str, *, commit: bool) -> Iterator[None]:
             yield
             if queue and not connection.needs_rollback:  # else it all rolls back
                 # The block's own transaction: its last writes go with the COMMIT.
-                if commit and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids:
+                if len(connection.atomic_blocks) == 1 and not connection.savepoint_ids:
                     queue.append("COMMIT")
                 statements = "; ".join(queue)
                 queue.clear()
@@ -307,7 +298,7 @@ def insert(obj: M, *, using: str = DEFAULT_DB_ALIAS, defer: bool = False) -> M:
     Anything unusual (a database that cannot return columns, a value that is an
     expression, a generated field) goes through save() instead.
 
-    `defer=True` inside deferred_writes(): queued, not sent, and the columns the
+    `defer=True` inside atomic_deferred(): queued, not sent, and the columns the
     database fills in (an auto-increment id, a database default) stay unread; the
     caller promises not to read them.
     """
@@ -354,7 +345,7 @@ def insert(obj: M, *, using: str = DEFAULT_DB_ALIAS, defer: bool = False) -> M:
 
 def insert_all(objs: Sequence[M], *, using: str = DEFAULT_DB_ALIAS) -> None:
     """INSERT several objects of one model whose database-filled columns nobody reads:
-    queued inside deferred_writes(), else in one bulk_create()."""
+    queued inside atomic_deferred(), else in one bulk_create()."""
     if _queue(connections[using]) is not None:
         for obj in objs:
             insert(obj, using=using, defer=True)

@@ -32,7 +32,7 @@ def event_record(
 ) -> ProvisioningEvent:
     """Record a provisioning event, naming the actor as its client (Actor.client). Call
     it inside the transaction of the change it describes, so the two commit (or roll
-    back) together. Inside directory.prepared.deferred_writes() it is queued, and its
+    back) together. Inside directory.prepared.atomic_deferred() it is queued, and its
     id stays unset."""
     return insert(
         ProvisioningEvent(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -159,19 +161,16 @@ def user_create(
     users get a seat while seats remain.
     """
     _user_check(fields=fields, directory=directory)
-    # The name is free, nearly always (an IdP looks it up before it creates): the INSERT
-    # goes first, with the email rows riding along to the seat's UPDATE and the events
-    # queued to go with the COMMIT: three round trips in all (directory.prepared).
-    # A taken name makes the INSERT fail and the transaction roll back; then the careful
-    # way below, which reads the user holding the name first, tells what to do.
-    try:
-        with atomic_deferred():
-            return _user_insert(
-                org=org, fields=fields, source=source, directory=directory, actor=actor,
-                ldap_id=ldap_id,
-            )  # fmt: skip
-    except IntegrityError:
-        pass
+    insert_new = partial(
+        _user_insert, org=org, fields=fields, source=source, directory=directory, actor=actor,
+        ldap_id=ldap_id,
+    )  # fmt: skip
+    # The name is free, nearly always (an IdP looks it up first): the INSERT goes first,
+    # in three round trips (directory.prepared.atomic_deferred). A taken name fails it and
+    # rolls it back; then the careful way below reads the user holding the name first.
+    with suppress(IntegrityError), atomic_deferred():
+        return insert_new()
+    taken = f"A user with userName {fields.user_name!r} already exists"
     try:
         with transaction.atomic():
             # At most one: the key is unique per org.
@@ -190,22 +189,14 @@ def user_create(
                         user=existing, fields=fields, directory=directory, actor=actor
                     )
                 if existing.removed_by_idp_at is None:
-                    raise Conflict(
-                        f"A user with userName {fields.user_name!r} already exists",
-                        field="userName",
-                    )
+                    raise Conflict(taken, field="userName")
                 return _user_revive(
                     user=existing, fields=fields, source=source, directory=directory, actor=actor
                 )
-            return _user_insert(
-                org=org, fields=fields, source=source, directory=directory, actor=actor,
-                ldap_id=ldap_id,
-            )  # fmt: skip
+            return insert_new()
     except IntegrityError:
         # A concurrent create of the same userName won the race.
-        raise Conflict(
-            f"A user with userName {fields.user_name!r} already exists", field="userName"
-        ) from None
+        raise Conflict(taken, field="userName") from None
 
 
 def _user_insert(

@@ -17,7 +17,6 @@ from directory.prepared import (
     PreparedQuery,
     PreparedUpdate,
     atomic_deferred,
-    deferred_writes,
     insert,
 )
 from directory.selectors import users_of_org_by_name
@@ -151,6 +150,7 @@ def test_insert_keeps_the_databases_constraints(org: Org) -> None:
 
 
 # Deferred writes: on Postgres queued and sent with the next statement; elsewhere at once.
+# Inside the test's transaction an atomic_deferred() block is a savepoint.
 BATCHED = connection.vendor == "postgresql"
 
 
@@ -167,7 +167,7 @@ def test_deferred_inserts_travel_with_the_next_statement_and_the_rest_at_the_end
     org.seats, org.seats_used = 5, 5
     org.save()
     odd = "o'brien %s %% \\ «ünï» 😀 ' ; DROP TABLE x; --"
-    with CaptureQueriesContext(connection) as run, transaction.atomic(), deferred_writes():
+    with CaptureQueriesContext(connection) as run, atomic_deferred():
         user = insert(EndUser(org=org, user_name=odd, emails=[{"value": odd}]), defer=True)
         insert(UserEmail(user=user, org=org, value=odd), defer=True)
         # The caller gets its own statement's answer: no seat is free, 0 rows (the
@@ -191,7 +191,7 @@ def test_deferred_inserts_travel_with_the_next_statement_and_the_rest_at_the_end
 
 def test_a_deferred_insert_that_fails_rolls_its_whole_transaction_back(org: Org) -> None:
     insert(EndUser(org=org, user_name="ada@x"))
-    with pytest.raises(IntegrityError), transaction.atomic(), deferred_writes():
+    with pytest.raises(IntegrityError), atomic_deferred():
         insert(ProvisioningEvent(org=org, action="user.create", outcome="success"), defer=True)
         insert(EndUser(org=org, user_name="ADA@x"), defer=True)
         insert(ProvisioningEvent(org=org, action="user.update", outcome="success"), defer=True)
@@ -200,10 +200,10 @@ def test_a_deferred_insert_that_fails_rolls_its_whole_transaction_back(org: Org)
 
 
 def test_an_exception_in_the_block_drops_what_it_queued(org: Org) -> None:
-    with pytest.raises(ValueError), transaction.atomic(), deferred_writes():
+    with pytest.raises(ValueError), atomic_deferred():
         insert(EndUser(org=org, user_name="lost@x"), defer=True)
         raise ValueError
-    with transaction.atomic(), deferred_writes():
+    with atomic_deferred():
         insert(EndUser(org=org, user_name="kept@x"), defer=True)
     assert list(EndUser.objects.filter(org=org).values_list("user_name", flat=True)) == ["kept@x"]
     # Outside a block, defer=True writes at once.

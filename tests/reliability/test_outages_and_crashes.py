@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,22 +23,11 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 pytestmark = pytest.mark.reliability
-
-
-def _wait_port(port: int, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 def _stop(process: subprocess.Popen[bytes], seconds: float = 30) -> None:
@@ -100,7 +88,7 @@ class Stack:
             ],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        _wait_port(self.web_port)
+        wait_port(self.web_port)
 
     def start_redis(self) -> None:
         self.redis = subprocess.Popen(
@@ -110,7 +98,7 @@ class Stack:
             ],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        _wait_port(self.redis_port)
+        wait_port(self.redis_port)
 
     def stop_redis(self) -> None:
         if self.redis is not None and self.redis.poll() is None:
@@ -331,7 +319,7 @@ def test_a_worker_killed_mid_patch_leaves_all_or_nothing(stack: Stack) -> None:
     if outcome.get("status") == 200:
         assert count == 3000
     # gunicorn's master replaces the killed workers; the service goes on.
-    _wait_port(stack.web_port)
+    wait_port(stack.web_port)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
-from tests.scaleout.conftest import ROOT, Cluster, Node, orgs_setup, wait_port
+from tests.conftest import free_port, wait_port
+from tests.scaleout.conftest import ROOT, Cluster, Node, orgs_setup
 from tests.webhooks.conftest import Receiver, receiver  # noqa: F401 (a fixture)
 
 PGBOUNCER = Path("/usr/sbin/pgbouncer")

@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.scaleout.conftest import Cluster, Node, orgs_setup, wait_for, wait_port
+from tests.conftest import wait_port
+from tests.scaleout.conftest import Cluster, Node, orgs_setup, wait_for
 from tests.webhooks.conftest import Receiver, receiver  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.scaleout
