@@ -68,9 +68,9 @@ from directory.services.scim_directory import (
     scim_name_rule_set,
 )
 from directory.services.seats import seat_assign, seat_revoke
+from directory.services.user_fields import UserFields
 from directory.services.users import (
     UserChange,
-    UserFields,
     user_add,
     user_create,
     user_delete,

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from directory.ldap_client import Entry
-from directory.services.users import UserFields
+from directory.services.user_fields import UserFields
 
 # AD's userAccountControl flag ACCOUNTDISABLE (0x2).
 AD_ACCOUNT_DISABLED = 0x2

@@ -53,12 +53,8 @@ from directory.services.ldap_mapping import (
     user_attributes,
     user_from_entry,
 )
-from directory.services.users import (
-    USER_FIELD_NAMES,
-    _user_apply,
-    user_create,
-    user_deprovision,
-)
+from directory.services.user_fields import USER_FIELD_NAMES
+from directory.services.users import _user_apply, user_create, user_deprovision
 
 logger = logging.getLogger(__name__)
 

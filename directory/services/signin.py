@@ -43,7 +43,8 @@ from directory.names import user_name_key
 from directory.services.changes import Type, change_anonymous, change_user
 from directory.services.events import event_record
 from directory.services.sessions import Decision, access_decision
-from directory.services.users import USER_FIELD_NAMES, UserFields, user_create, user_update
+from directory.services.user_fields import USER_FIELD_NAMES, UserFields
+from directory.services.users import user_create, user_update
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from playwright.sync_api import Page, expect
 
 from directory.models import IdentityProvider, Org
 from directory.services.idp import idp_configure
-from directory.services.users import UserFields, user_create
+from directory.services.user_fields import UserFields
+from directory.services.users import user_create
 from tests.actors import OPERATOR
 from tests.signin.oidc_provider import CLIENT_ID, CLIENT_SECRET, node_provider
 

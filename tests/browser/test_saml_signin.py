@@ -19,7 +19,8 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, Route, expect
 
 from directory.models import EndUser, Org, ScimDirectory, Source
-from directory.services.users import UserFields, user_create, user_update
+from directory.services.user_fields import UserFields
+from directory.services.users import user_create, user_update
 from tests.actors import OPERATOR
 from tests.signin.idps import SamlIdp, configure_from_metadata, saml_idp
 

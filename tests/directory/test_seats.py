@@ -4,7 +4,7 @@ import pytest
 
 from directory.audit import Actor
 from directory.errors import LimitReached
-from directory.models import EndUser, Org
+from directory.models import ChangeEvent, EndUser, Org
 from directory.services import (
     UserFields,
     org_update,
@@ -43,6 +43,11 @@ def test_active_users_get_seats_until_none_are_left(small_org: Org) -> None:
     no_seat = small_org.events.get(resource_name="c")
     assert no_seat.details == {"no_seat": True}
     assert "No seat" in no_seat.message
+    # Its change feed says it was created without a seat, and nothing else.
+    changes = ChangeEvent.objects.filter(resource_id=c.pk)
+    assert [e.type for e in changes] == ["user.created"]
+    assert changes[0].data["object"]["hasSeat"] is False
+    assert ChangeEvent.objects.filter(resource_id=a.pk, type="seat.assigned").count() == 1
 
 
 def test_a_disabled_user_frees_its_seat_for_the_longest_waiting_user(small_org: Org) -> None:

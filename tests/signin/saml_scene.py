@@ -12,7 +12,8 @@ from django.test.client import Client as TestClient
 
 from directory.models import EndUser, EndUserSession, IdentityProvider, Org, ProvisioningEvent
 from directory.services.idp import SpValues, idp_configure
-from directory.services.users import UserFields, user_create
+from directory.services.user_fields import UserFields
+from directory.services.users import user_create
 from signin.saml_toolkit import sp_urls
 from tests.actors import OPERATOR
 from tests.signin.saml_forge import Assertion, Keys, authn_request_of, encode, keys, response

@@ -9,7 +9,8 @@ from django.test import Client
 
 from directory.models import Org
 from directory.services.signin import Identity, signin
-from directory.services.users import UserFields, user_create
+from directory.services.user_fields import UserFields
+from directory.services.users import user_create
 from tests.actors import OPERATOR
 from tests.api.test_api import client_for
 from tests.signin.conftest import make_ready

@@ -11,7 +11,8 @@ from directory.services import org_access_groups_set, seat_revoke
 from directory.services.groups import group_create
 from directory.services.sessions import access_decision, session_start, session_user
 from directory.services.signin import Identity, signin
-from directory.services.users import UserFields, user_create, user_update
+from directory.services.user_fields import UserFields
+from directory.services.users import user_create, user_update
 from tests.actors import OPERATOR
 from tests.signin.conftest import make_ready
 

@@ -28,7 +28,8 @@ from directory.models import (
     SigninNonce,
 )
 from directory.services.idp import idp_configure
-from directory.services.users import UserFields, user_create
+from directory.services.user_fields import UserFields
+from directory.services.users import user_create
 from signin.oidc import STATE_COOKIE
 from tests.actors import OPERATOR
 from tests.signin.oidc_provider import (

@@ -11,7 +11,8 @@ from directory.models import EndUser, Org, SigninRefusal
 from directory.services.groups import group_create
 from directory.services.idp import idp_configure
 from directory.services.sessions import session_start
-from directory.services.users import UserFields, user_create, user_update
+from directory.services.user_fields import UserFields
+from directory.services.users import user_create, user_update
 from signin.views import safe_next
 from tests.actors import OPERATOR
 from tests.signin.conftest import make_ready

@@ -12,7 +12,8 @@ from django.core import mail
 from directory.models import Org
 from directory.services import event_record
 from directory.services.signin import Identity, signin
-from directory.services.users import UserFields, user_create
+from directory.services.user_fields import UserFields
+from directory.services.users import user_create
 from directory.summaries import summaries_due, summary_send
 from tests.actors import OPERATOR
 from tests.signin.conftest import make_ready
