@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from directory import metrics
+from directory.batches import delete_batched
 from directory.models import IdentityProvider, Org, OrgAdmin, ProvisioningEvent, SummaryLog
 from directory.saml_metadata import certificates_expiring, not_after
 
@@ -243,8 +244,14 @@ def summary_send(*, org: Org, hour: datetime) -> int:
 
 
 def events_prune(*, now: datetime | None = None) -> int:
-    """Delete events older than EVENT_RETENTION_DAYS; returns how many."""
+    """Delete events older than EVENT_RETENTION_DAYS; returns how many. Org by org, in
+    batches of their own transactions (directory.batches)."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.EVENT_RETENTION_DAYS)
-    deleted, _ = ProvisioningEvent.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    return sum(
+        delete_batched(
+            ProvisioningEvent.objects.filter(org_id=org_id, created_at__lt=cutoff),
+            order=["-created_at"],
+        )
+        for org_id in Org.objects.values_list("pk", flat=True)
+    )

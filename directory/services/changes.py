@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from directory.audit import Actor, audit_record
+from directory.batches import delete_batched
 from directory.errors import InvalidValue
 from directory.models import ChangeEvent, EndUser, Group, Org, ScimDirectory
 from directory.prepared import insert_all
@@ -205,11 +206,13 @@ def changes_prune(*, now: datetime | None = None) -> int:
         if last is None:
             continue
         # Everything at or before the last old one in feed order goes with it, so the
-        # feed keeps no hole behind the horizon.
+        # feed keeps no hole behind the horizon. The horizon moves first: a cursor
+        # behind it answers 410 from now on, and a prune stopped halfway (its batches
+        # commit one by one, directory.batches) leaves only rows no cursor reads.
         txid, pk = last
-        count, _ = ChangeEvent.objects.filter(
-            Q(txid__lt=txid) | Q(txid=txid, id__lte=pk), org=org
-        ).delete()
         Org.objects.filter(pk=org.pk).update(changes_pruned_txid=txid, changes_pruned_id=pk)
-        deleted += count
+        deleted += delete_batched(
+            ChangeEvent.objects.filter(Q(txid__lt=txid) | Q(txid=txid, id__lte=pk), org=org),
+            order=["txid", "id"],
+        )
     return deleted

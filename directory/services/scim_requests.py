@@ -36,6 +36,7 @@ from django.db import (
 from django.db.models import F, Q
 from django.utils import timezone
 
+from directory.batches import delete_batched
 from directory.masking import body_mask, detail_mask, query_mask
 from directory.models import EndUser, Org, ScimDirectory, ScimRequest
 from directory.prepared import insert
@@ -423,15 +424,18 @@ def scim_requests_forget_user(*, user: EndUser) -> int:
 def scim_requests_prune(*, now: datetime | None = None) -> int:
     """Delete each org's log entries older than its retention days, and those of URLs
     naming no directory older than UNKNOWN_DIRECTORY_RETENTION_DAYS; returns how many.
-    One DELETE per distinct retention period."""
+    Org by org, in batches of their own transactions (directory.batches)."""
     now = now or timezone.now()
-    deleted, _ = ScimRequest.objects.filter(
-        org__isnull=True, created_at__lt=now - timedelta(days=UNKNOWN_DIRECTORY_RETENTION_DAYS)
-    ).delete()
-    periods = Org.objects.values_list("request_log_retention_days", flat=True).distinct()
-    for days in periods:
-        count, _ = ScimRequest.objects.filter(
-            org__request_log_retention_days=days, created_at__lt=now - timedelta(days=days)
-        ).delete()
-        deleted += count
+    deleted = delete_batched(
+        ScimRequest.objects.filter(
+            org__isnull=True,
+            created_at__lt=now - timedelta(days=UNKNOWN_DIRECTORY_RETENTION_DAYS),
+        ),
+        order=["created_at"],
+    )
+    for org_id, days in Org.objects.values_list("pk", "request_log_retention_days"):
+        deleted += delete_batched(
+            ScimRequest.objects.filter(org_id=org_id, created_at__lt=now - timedelta(days=days)),
+            order=["-created_at"],
+        )
     return deleted
