@@ -237,7 +237,14 @@ def deliveries_run(*, now: datetime | None = None) -> int:
         if not _claim(endpoint, now):
             continue
         try:
-            delivered += endpoint_deliver(endpoint, until=until)
+            # Read again now that it is held: another worker's run may have held it since
+            # the list was read, and moved its cursor (sending from the old one would
+            # send those changes twice) or failed and put it off.
+            endpoint.refresh_from_db()
+            if endpoint.enabled and (
+                endpoint.next_attempt_at is None or endpoint.next_attempt_at <= now
+            ):
+                delivered += endpoint_deliver(endpoint, until=until)
         except Exception:
             logger.exception("Webhook delivery to %s failed", endpoint.url)
         finally:

@@ -252,3 +252,24 @@ def test_a_replay_during_a_run_is_not_undone_by_it(
     assert deliveries_run() == 1  # the run stops: its cursor was moved under it
     assert deliveries_run() == 2  # the next run starts from the replay's point
     assert receiver.types == ["user.created", "user.created", "seat.assigned"]
+
+
+def test_a_run_that_read_the_endpoints_before_another_run_delivered_sends_nothing_twice(
+    org: Org, hook: IssuedSecret, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two workers' runs: the second reads the due endpoints, the first delivers everything
+    # and lets go of the endpoint, then the second claims it.
+    from webhooks import delivery
+
+    _user(org, "ada@acme.example")
+    real_claim = delivery._claim
+
+    def another_run_first(endpoint: WebhookEndpoint, now: Any) -> bool:
+        monkeypatch.setattr(delivery, "_claim", real_claim)
+        assert deliveries_run() == 2
+        return real_claim(endpoint, now)
+
+    monkeypatch.setattr(delivery, "_claim", another_run_first)
+    assert deliveries_run() == 0
+    ids = [d.id for d in receiver.deliveries]
+    assert len(ids) == 2 and len(set(ids)) == 2
