@@ -4,6 +4,7 @@ worker is killed in the middle of a large membership PATCH."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -138,6 +139,20 @@ class Stack:
         return [int(p) for p in out.split()]
 
 
+# This process's first stack leaves a copy of its migrated, stopped data directory here;
+# the next stacks start from a copy of it instead of initdb and the migrations again.
+_MIGRATED: list[Path] = []
+
+
+def _migrated_copy(tmp: Path, as_pg: list[str]) -> None:
+    template = Path(tempfile.mkdtemp(prefix="cc-faults-migrated-"))
+    atexit.register(shutil.rmtree, template, ignore_errors=True)
+    if as_pg:
+        shutil.chown(template, "postgres")
+    subprocess.run([*as_pg, "cp", "-a", str(tmp / "pg"), str(template / "pg")], check=True)
+    _MIGRATED.append(template / "pg")
+
+
 @pytest.fixture
 def stack() -> Iterator[Stack]:
     # Each stop is registered as soon as its service has started, so a set-up that fails
@@ -150,16 +165,29 @@ def stack() -> Iterator[Stack]:
             # initdb refuses to run as root
             shutil.chown(tmp, "postgres")
             as_pg = ["runuser", "-u", "postgres", "--"]
-        initdb = [str(PG_BIN / "initdb"), "-D", str(tmp / "pg"), "-U", "postgres", "-A", "trust"]
-        subprocess.run([*as_pg, *initdb, "--no-sync"], check=True, capture_output=True)
+        fresh = not _MIGRATED
+        if fresh:
+            initdb = [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(tmp / "pg"),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+            ]
+            subprocess.run([*as_pg, *initdb, "--no-sync"], check=True, capture_output=True)
+        else:
+            subprocess.run([*as_pg, "cp", "-a", str(_MIGRATED[0]), str(tmp / "pg")], check=True)
         s = Stack(tmp, free_port(), free_port(), free_port(), {}, as_pg)
         pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(tmp / "pg"), "-m", "immediate", "-s"]
         cleanup.callback(subprocess.run, [*as_pg, *pg_ctl, "stop"], capture_output=True)
         s.pg("start")
-        createdb = [
-            str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(s.pg_port), "-U", "postgres"
-        ]  # fmt: skip
-        subprocess.run([*createdb, "commandcenter"], check=True)
+        if fresh:
+            createdb = [
+                str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(s.pg_port), "-U", "postgres"
+            ]  # fmt: skip
+            subprocess.run([*createdb, "commandcenter"], check=True)
         cleanup.callback(s.stop_redis)
         s.start_redis()
         cleanup.callback(s.stop_worker)
@@ -175,7 +203,11 @@ def stack() -> Iterator[Stack]:
             "SCIM_RATE_PER_TOKEN": "100000",
             "SCIM_RATE_PER_ORG": "100000",
         }
-        s.manage("migrate", "-v0")
+        if fresh:
+            s.manage("migrate", "-v0")
+            s.pg("stop")
+            _migrated_copy(tmp, as_pg)
+            s.pg("start")
         yield s
 
 
